@@ -1,0 +1,45 @@
+# One entry point per job; every job sets up .venv itself (fresh machine: python3 + pip).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST := $(BIN)/python -m pytest
+NPROC  ?= 2
+SEEDS  ?= 50
+FAULTS ?=
+
+.PHONY: setup validate test bench sensitivity specificity lint clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## The regression suite on the built-in data set, with the HTML report.
+validate: setup
+	mkdir -p reports
+	$(PYTEST) tests/regression -n $(NPROC) --junitxml=reports/junit.xml \
+		--html=reports/pytest.html --self-contained-html; status=$$?; \
+	$(BIN)/python -m miri_background report --out reports; exit $$status
+
+## The project's own tests (simulator, cache, fetch, faults), the suite, and the sensitivity check.
+test: setup lint
+	mkdir -p reports
+	$(PYTEST) tests -n $(NPROC) --junitxml=reports/junit.xml
+
+lint: setup
+	$(BIN)/ruff check src tests conftest.py
+
+bench: setup
+	$(BIN)/python -m miri_background bench --out reports/bench.json
+
+sensitivity: setup
+	$(BIN)/python -m miri_background sensitivity --out reports/sensitivity.json $(if $(FAULTS),--faults $(FAULTS))
+
+specificity: setup
+	$(BIN)/python -m miri_background specificity --seeds $(SEEDS) --out reports/specificity.json
+
+clean:
+	rm -rf runs reports .pytest_cache

@@ -1,0 +1,142 @@
+"""A content-addressed, process-safe cache of heavy products (simulation, detector1).
+
+An entry is a directory ``<root>/<kind>/<key>/`` holding the product files and
+``MANIFEST.json`` (the key's parts, and every file's size and sha256). ``key`` is the
+sha256 of the canonical JSON of the parts, so anything that changes a part changes the key.
+
+- One builder per key: a `filelock.FileLock` on ``<root>/<kind>/<key>.lock``; other
+  processes (xdist workers, a second session) wait, then find a hit.
+- Atomic: the builder writes into a temporary sibling directory, adds the manifest last,
+  and renames it into place; a crash leaves no entry, only a temporary directory that the
+  next builder removes.
+- Never trusted blindly: each hit re-checks sizes and sha256; a missing manifest, a missing
+  file or a checksum mismatch is logged with the reason and the entry is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "MANIFEST.json"
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def content_key(parts: dict) -> str:
+    """sha256 of ``json.dumps(parts, sort_keys=True)``: the cache key of those parts."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A cache entry: its directory, whether it was a hit, and why it was (re)built."""
+
+    path: Path
+    key: str
+    hit: bool
+    reason: str
+    seconds: float
+
+
+def verify(entry: Path) -> str | None:
+    """Return None if ``entry`` matches its manifest, else the reason it does not."""
+    manifest = entry / MANIFEST
+    if not entry.is_dir():
+        return "not cached"
+    try:
+        files = json.loads(manifest.read_text())["files"]
+    except (OSError, ValueError, KeyError) as exc:
+        return f"manifest unreadable ({type(exc).__name__})"
+    for name, (size, digest) in files.items():
+        path = entry / name
+        if not path.is_file():
+            return f"{name} missing"
+        if path.stat().st_size != size:
+            return f"{name} is {path.stat().st_size} bytes, manifest says {size}"
+        if file_sha256(path) != digest:
+            return f"{name} sha256 differs from manifest"
+    return None
+
+
+class ContentCache:
+    """Cache rooted at ``root``; ``enabled=False`` (``--no-cache``) rebuilds every entry once.
+
+    Parameters
+    ----------
+    root : Path
+        Cache directory (created).
+    enabled : bool, default True
+        When False, existing entries are ignored and rebuilt (in place, atomically).
+    """
+
+    def __init__(self, root: Path, *, enabled: bool = True):
+        self.root = Path(root)
+        self.enabled = enabled
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def get_or_build(self, kind: str, parts: dict, build: Callable[[Path], None]) -> Entry:
+        """Return the entry for ``parts``, building it with ``build(tmpdir)`` on a miss.
+
+        ``build`` writes the product files into the directory it is given; it must not
+        write anywhere else that the entry depends on.
+        """
+        key = content_key(parts)
+        entry = self.root / kind / key[:24]
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(entry) + ".lock"):
+            reason = verify(entry) if self.enabled else "cache disabled (--no-cache)"
+            if reason is None:
+                log.info("cache hit %s/%s (%s)", kind, key[:12], _describe(parts))
+                return Entry(entry, key, True, "hit", 0.0)
+            log.info("cache miss %s/%s: %s (%s)", kind, key[:12], reason, _describe(parts))
+            t0 = time.perf_counter()
+            tmp = entry.with_name(f".tmp-{entry.name}-{os.getpid()}")
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir()
+            try:
+                build(tmp)
+                files = {
+                    str(p.relative_to(tmp)): (p.stat().st_size, file_sha256(p))
+                    for p in sorted(tmp.rglob("*"))
+                    if p.is_file()
+                }
+                (tmp / MANIFEST).write_text(
+                    json.dumps({"parts": parts, "files": files}, indent=1, default=str)
+                )
+                shutil.rmtree(entry, ignore_errors=True)
+                os.replace(tmp, entry)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            return Entry(entry, key, False, reason, time.perf_counter() - t0)
+
+
+def _describe(parts: dict) -> str:
+    """Short text of the key's parts for the log: ``name=value`` with digests shortened."""
+
+    def short(v):
+        if isinstance(v, str) and len(v) == 64:
+            return v[:10]
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k}={short(x)}" for k, x in sorted(v.items())) + "}"
+        return v
+
+    return ", ".join(f"{k}={short(v)}" for k, v in sorted(parts.items()))

@@ -1,0 +1,84 @@
+"""Statistics and bounds the checks share, with their false-alarm rates.
+
+The whole run is designed for a false-alarm probability <= ``RUN_FALSE_ALARM`` on a correct
+jwst: it is split evenly over at most ``CHECK_BUDGET`` assertions, and a check over many
+pixels splits its share again over the pixels (Bonferroni), assuming Gaussian noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import norm
+
+RUN_FALSE_ALARM = 1e-3
+CHECK_BUDGET = 500
+CHECK_FALSE_ALARM = RUN_FALSE_ALARM / CHECK_BUDGET
+"""2e-6 per assertion."""
+
+
+def z_bound(n: int = 1, alpha: float = CHECK_FALSE_ALARM) -> float:
+    """Two-sided Gaussian bound for ``n`` independent values at total false alarm ``alpha``.
+
+    ``z = Phi^-1(1 - alpha / (2 n))``: 4.75 for n=1, 5.9 for n=1000.
+    """
+    return float(norm.isf(alpha / (2.0 * max(n, 1))))
+
+
+def robust_std(x: np.ndarray) -> float:
+    """``1.4826 * median(|x - median(x)|)``: the std of Gaussian data, blind to outliers."""
+    x = np.asarray(x)
+    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
+
+def robust_std_error(n: int) -> float:
+    """Relative standard error of `robust_std` for n Gaussian values: ``1.1664 / sqrt(2 n)``.
+
+    (The MAD estimator has 36.8 % Gaussian efficiency: var ratio 1 / 0.368 = 2.72.)
+    """
+    return float(np.sqrt(2.72 / (2.0 * n)))
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """One value outside its bound, in the words of a failure message."""
+
+    exposure: str
+    region: str
+    x: int
+    y: int
+    expected: float
+    got: float
+    sigma: float
+    bound: float
+
+    @property
+    def z(self) -> float:
+        return (self.got - self.expected) / self.sigma
+
+    def __str__(self) -> str:
+        return (
+            f"{self.exposure} {self.region} pixel (x={self.x}, y={self.y}): expected "
+            f"{self.expected:.4f} DN/s, got {self.got:.4f} DN/s, {self.z:+.1f} sigma "
+            f"(sigma {self.sigma:.4f} DN/s, bound {self.bound:.2f} sigma)"
+        )
+
+
+def pixel_deviations(exposure, region, xs, ys, expected, got, sigma, bound) -> list[Deviation]:
+    """Every pixel with ``|got - expected| > bound * sigma`` (NaN counts as a deviation)."""
+    expected, got, sigma = (np.asarray(a, float) for a in (expected, got, sigma))
+    bad = ~(np.abs(got - expected) <= bound * sigma)
+    return [
+        Deviation(exposure, region, int(xs[i]), int(ys[i]), expected[i], got[i], sigma[i], bound)
+        for i in np.flatnonzero(bad)
+    ]
+
+
+def report(deviations: list[Deviation], what: str, limit: int = 20) -> str:
+    """Failure text: how many deviations, then the worst ``limit`` of them."""
+    worst = sorted(deviations, key=lambda d: -abs(d.z) if np.isfinite(d.z) else -np.inf)
+    lines = [f"{len(deviations)} {what}:"] + [f"  {d}" for d in worst[:limit]]
+    if len(deviations) > limit:
+        lines.append(f"  ... and {len(deviations) - limit} more")
+    return "\n".join(lines)

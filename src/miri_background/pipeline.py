@@ -1,0 +1,457 @@
+"""The notebook's processing, stage by stage, each returning a frozen record.
+
+``prepare_simulated`` (simulate + references + local CRDS) -> ``run_detector1`` (8 uncal ->
+rate, cached per exposure) -> ``make_associations`` (level-2b, one per science exposure)
+-> ``run_background`` (Image2Pipeline with only bkg_subtract, per sigma; never cached, so an
+in-process patch of ``jwst.background`` takes effect).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from importlib.util import find_spec
+from multiprocessing import get_context
+from pathlib import Path
+
+from filelock import FileLock
+
+from miri_background import crds_local, refs, simulate
+from miri_background.cache import ContentCache, Entry, file_sha256
+from miri_background.frozen import FrozenMap
+
+log = logging.getLogger(__name__)
+
+SOFTWARE = ("jwst", "stcal", "stdatamodels", "stpipe", "crds")
+SOURCE_SUFFIXES = (".py", ".so", ".pyx", ".c", ".h", ".yaml", ".json", ".asdf", ".cfg")
+DETECTOR1_STEPS = FrozenMap({"jump": {"rejection_threshold": 10.0}, "refpix": {"skip": True}})
+"""The notebook's detector1 settings; the readnoise override is added per data set."""
+NOTEBOOK_MAXITERS = 3
+SIGMAS = (1.0, 2.0, 3.0)
+"""sigma=2 is the notebook's setting, 3 is jwst's default, 1 the notebook's advice for
+bright background sources."""
+IMAGE2_SKIPPED = ("assign_wcs", "flat_field", "photom", "resample")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The 8 uncal exposures and what they need.
+
+    Attributes
+    ----------
+    source : str
+        Data source: ``simulated``, ``artifactory``, ``box`` or ``dir:PATH``.
+    uncal : Mapping[str, Path]
+        Exposure name (notebook file name without ``_uncal.fits``) -> uncal file.
+    readnoise : Path or None
+        The readnoise override for jump and ramp_fit.
+    sim_truth : Path or None
+        The simulator's truth directory (None for real data).
+    crds_root : Path or None
+        Local CRDS cache; None means the caller's CRDS environment.
+    sim_config : SimConfig or None
+        The simulated data set's parameters.
+    seconds : float
+        Time spent preparing (0 on a cache hit).
+    hit : bool
+        Whether the inputs came from the cache.
+    """
+
+    source: str
+    uncal: Mapping[str, Path]
+    readnoise: Path | None
+    sim_truth: Path | None
+    crds_root: Path | None
+    sim_config: simulate.SimConfig | None = None
+    seconds: float = 0.0
+    hit: bool = False
+
+
+@dataclass(frozen=True)
+class Detector1Products:
+    """Rate files per exposure, and per exposure: cache entry (hit/miss) and pipeline s."""
+
+    rates: Mapping[str, Path]
+    entries: Mapping[str, Entry]
+    steps: Mapping[str, dict]
+
+
+@dataclass(frozen=True)
+class Associations:
+    """Level-2b association file per science exposure (members as absolute paths)."""
+
+    files: Mapping[str, Path]
+    backgrounds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BackgroundRun:
+    """Products of the background step for one sigma.
+
+    ``bsub`` and ``combined`` map the science exposure name to ``*_bsub.fits`` and
+    ``*_combinedbackground.fits``; ``seconds`` is the pipeline time per exposure.
+    """
+
+    sigma: float
+    maxiters: int | None
+    bsub: Mapping[str, Path]
+    combined: Mapping[str, Path]
+    seconds: Mapping[str, float] = field(default_factory=dict)
+
+
+def _frozen(d: dict) -> Mapping:
+    return FrozenMap(dict(d))
+
+
+@cache
+def software_fingerprint() -> dict[str, str]:
+    """sha256 over the installed source of jwst, stcal, stdatamodels, stpipe and crds.
+
+    Hashes each package's files with a source suffix (``SOURCE_SUFFIXES``), sorted by
+    relative path, so an edit to a local (editable) checkout changes the fingerprint.
+    """
+    result = {}
+    for pkg in SOFTWARE:
+        spec = find_spec(pkg)
+        if spec is None or not spec.submodule_search_locations:
+            result[pkg] = "not installed"
+            continue
+        result[pkg] = package_digest(Path(next(iter(spec.submodule_search_locations))))
+    return result
+
+
+def package_digest(root: Path) -> str:
+    """sha256 of (relative path, sha256) for every source file under ``root``."""
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.suffix in SOURCE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(root)).encode())
+            h.update(file_sha256(path).encode())
+    return h.hexdigest()
+
+
+def _tree_digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(root)).encode() + file_sha256(path).encode())
+    return h.hexdigest()
+
+
+def simulator_fingerprint() -> str:
+    """sha256 of this package's simulator and reference-file source."""
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for name in ("instrument.py", "scene.py", "simulate.py", "refs.py", "crds_local.py"):
+        h.update(file_sha256(here / name).encode())
+    return h.hexdigest()
+
+
+def prepare_simulated(cache: ContentCache, cfg: simulate.SimConfig) -> Inputs:
+    """Simulate the data set with its references and local CRDS context (cached)."""
+
+    def build(out: Path) -> None:
+        log.info("simulating 8 exposures (seed %d, %d groups) into %s", cfg.seed, cfg.ngroups, out)
+        simulate.simulate(
+            out / "data",
+            cfg,
+            progress=lambda i, n, name: log.info("simulated %d/%d %s", i, n, name),
+        )
+        paths = refs.write_references(out / "refs", cfg, simulate.make_detector(cfg))
+        shutil.move(paths.pop("readnoise_override"), out / "data" / simulate.READNOISE_NAME)
+        crds_local.build_context(out / "crds", paths)
+        shutil.rmtree(out / "refs")
+
+    parts = {
+        "stage": "simulated-inputs",
+        "config": asdict(cfg),
+        "simulator": simulator_fingerprint(),
+        "numpy": _version("numpy"),
+        "stdatamodels": _version("stdatamodels"),
+        "crds": _version("crds"),
+    }
+    entry = cache.get_or_build("simulated", parts, build)
+    data = entry.path / "data"
+    return Inputs(
+        source="simulated",
+        uncal=_frozen({e.name: data / f"{e.name}_uncal.fits" for e in simulate.EXPOSURES}),
+        readnoise=data / simulate.READNOISE_NAME,
+        sim_truth=data / "sim_truth",
+        crds_root=entry.path / "crds",
+        sim_config=cfg,
+        seconds=entry.seconds,
+        hit=entry.hit,
+    )
+
+
+def _version(pkg: str) -> str:
+    from importlib.metadata import version
+
+    return version(pkg)
+
+
+@contextmanager
+def crds_for(inputs: Inputs):
+    """The local CRDS environment of ``inputs``, or the caller's when it has none."""
+    if inputs.crds_root is None:
+        yield dict(os.environ)
+        return
+    crds_local.check_context(inputs.crds_root)
+    with crds_local.crds_environment(inputs.crds_root) as env:
+        yield env
+
+
+@contextmanager
+def jwst_log_to(path: Path):
+    """Send the jwst / stpipe / stcal / CRDS log records to ``path`` (and nowhere else)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    loggers = [logging.getLogger(n) for n in ("stpipe", "jwst", "stcal", "stdatamodels", "CRDS")]
+    saved = [(lg.level, lg.propagate) for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.setLevel(logging.INFO)
+        lg.propagate = False
+    try:
+        yield
+    finally:
+        for lg, (level, propagate) in zip(loggers, saved, strict=True):
+            lg.removeHandler(handler)
+            lg.setLevel(level)
+            lg.propagate = propagate
+        handler.close()
+
+
+def _call_guarded(fn: Callable, what: str):
+    """Call ``fn``; turn CRDS's sys.exit into an error that says what to check."""
+    try:
+        return fn()
+    except SystemExit as exc:
+        raise RuntimeError(
+            f"{what}: CRDS exited ({exc.code}). Check CRDS_PATH (and that "
+            "$CRDS_PATH/config/jwst/server_config exists), CRDS_CONTEXT and CRDS_SERVER_URL; "
+            "for the built-in data rerun with --no-cache to rebuild the local context."
+        ) from exc
+
+
+def detector1_steps(inputs: Inputs) -> dict[str, dict]:
+    """The notebook's step overrides, with the data set's readnoise file when it has one."""
+    steps = {k: dict(v) for k, v in DETECTOR1_STEPS.items()}
+    if inputs.readnoise is not None:
+        steps["jump"]["override_readnoise"] = str(inputs.readnoise)
+        steps["ramp_fit"] = {"override_readnoise": str(inputs.readnoise)}
+    return steps
+
+
+def detector1_key_parts(inputs: Inputs, name: str) -> dict:
+    """What a detector1 product depends on: input, parameters, references, software."""
+    steps = detector1_steps(inputs)
+    if inputs.readnoise is not None:
+        steps["jump"]["override_readnoise"] = file_sha256(inputs.readnoise)
+        steps["ramp_fit"]["override_readnoise"] = file_sha256(inputs.readnoise)
+    if inputs.crds_root is not None:
+        references = _tree_digest(inputs.crds_root / "references")
+    else:
+        references = "caller CRDS context " + os.environ.get("CRDS_CONTEXT", "(operational)")
+    return {
+        "stage": "detector1",
+        "input": file_sha256(inputs.uncal[name]),
+        "steps": steps,
+        "references": references,
+        "software": software_fingerprint(),
+    }
+
+
+def _detector1_one(inputs: Inputs, name: str, cache_root: Path, use_cache: bool, logs: Path):
+    """Run (or reuse) detector1 on one exposure; safe to call from several processes."""
+    cache = ContentCache(cache_root, enabled=use_cache)
+
+    def build(out: Path) -> None:
+        from jwst.pipeline import Detector1Pipeline
+
+        with crds_for(inputs), jwst_log_to(logs / f"detector1_{name}.log"):
+            _call_guarded(
+                lambda: Detector1Pipeline.call(
+                    str(inputs.uncal[name]),
+                    output_dir=str(out),
+                    save_results=True,
+                    configure_log=False,
+                    steps=detector1_steps(inputs),
+                ),
+                f"detector1 on {name}",
+            )
+        for extra in out.glob("*_rateints.fits"):
+            extra.unlink()
+
+    return cache.get_or_build("detector1", detector1_key_parts(inputs, name), build)
+
+
+def run_detector1(
+    inputs: Inputs,
+    cache: ContentCache,
+    run_dir: Path,
+    *,
+    processes: int = 1,
+    order_offset: int = 0,
+    note: Callable[[str], None] = log.info,
+) -> Detector1Products:
+    """Detector1 on the 8 exposures, each once per cache key.
+
+    Parameters
+    ----------
+    processes : int, default 1
+        Worker processes (spawned) for the misses; xdist workers pass 1 and their own
+        ``order_offset`` so that they start on different exposures and meet at the locks.
+    note : callable
+        Receives one progress line per exposure.
+    """
+    names = list(inputs.uncal)
+    names = names[order_offset % len(names) :] + names[: order_offset % len(names)]
+    logs = run_dir / "logs"
+    args = (cache.root, cache.enabled, logs)
+    entries: dict[str, Entry] = {}
+    if processes > 1:
+        with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+            futures = {n: pool.submit(_detector1_one, inputs, n, *args) for n in names}
+            for n, fut in futures.items():
+                entries[n] = fut.result()
+                note(_progress_line(len(entries), len(names), n, entries[n]))
+    else:
+        for n in names:
+            entries[n] = _detector1_one(inputs, n, *args)
+            note(_progress_line(len(entries), len(names), n, entries[n]))
+    out = run_dir / "detector1"
+    out.mkdir(parents=True, exist_ok=True)
+    rates = {}
+    for n in inputs.uncal:
+        rates[n] = _link(entries[n].path / f"{n}_rate.fits", out / f"{n}_rate.fits")
+    return Detector1Products(_frozen(rates), _frozen(entries), _frozen(detector1_steps(inputs)))
+
+
+def _progress_line(i: int, n: int, name: str, entry: Entry) -> str:
+    what = "cache hit" if entry.hit else f"ran in {entry.seconds:.1f} s ({entry.reason})"
+    return f"detector1 [{i}/{n}] {name}: {what}"
+
+
+def _link(src: Path, dst: Path) -> Path:
+    """Hard-link (or copy) ``src`` to ``dst`` atomically."""
+    tmp = dst.with_name(f".tmp{os.getpid()}.{dst.name}")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+    return dst
+
+
+def make_associations(rates: Mapping[str, Path], out: Path) -> Associations:
+    """One level-2b association per science exposure, all backgrounds in each.
+
+    Built with ``asn_from_list(rule=DMSLevel2bBase)`` like the notebook: the product's
+    first member is the science rate (exptype ``science``), then the 4 background rates
+    (exptype ``background``), all as absolute paths.
+    """
+    from jwst.associations import asn_from_list
+    from jwst.associations.lib.rules_level2_base import DMSLevel2bBase
+
+    out.mkdir(parents=True, exist_ok=True)
+    science = [n for n in rates if n in simulate.SCIENCE_NAMES]
+    backgrounds = tuple(n for n in rates if n in simulate.BACKGROUND_NAMES)
+    files = {}
+    for name in science:
+        asn = asn_from_list.asn_from_list(
+            [str(rates[name].resolve())], rule=DMSLevel2bBase, product_name=name
+        )
+        for bkg in backgrounds:
+            asn["products"][0]["members"].append(
+                {"expname": str(rates[bkg].resolve()), "exptype": "background"}
+            )
+        _, serialized = asn.dump()
+        path = out / f"{name}_asn.json"
+        tmp = path.with_name(f".tmp{os.getpid()}.{path.name}")
+        tmp.write_text(serialized)
+        os.replace(tmp, path)
+        files[name] = path
+    return Associations(_frozen(files), backgrounds)
+
+
+def run_background(
+    inputs: Inputs,
+    associations: Associations,
+    run_dir: Path,
+    sigma: float,
+    *,
+    maxiters: int | None = NOTEBOOK_MAXITERS,
+) -> BackgroundRun:
+    """Image2Pipeline with only bkg_subtract on each association, for one ``sigma``.
+
+    assign_wcs, flat_field, photom and resample are skipped as in the notebook; the step
+    saves ``*_bsub.fits`` and ``*_combinedbackground.fits``. Once per session: a lock and a
+    completion marker in the run directory let one xdist worker do it for all.
+    """
+    out = run_dir / "background" / f"sigma{sigma:g}"
+    out.mkdir(parents=True, exist_ok=True)
+    names = list(associations.files)
+    record = {
+        "bsub": {n: out / f"{n}_bsub.fits" for n in names},
+        "combined": {n: out / f"{n}_combinedbackground.fits" for n in names},
+    }
+    done = out / "DONE"
+    with FileLock(str(out) + ".lock"):
+        if not done.is_file():
+            seconds = _background_all(inputs, associations, out, sigma, maxiters, run_dir)
+            done.write_text(json.dumps(seconds))
+        seconds = json.loads(done.read_text())
+    return BackgroundRun(
+        sigma,
+        maxiters,
+        _frozen(record["bsub"]),
+        _frozen(record["combined"]),
+        _frozen(seconds),
+    )
+
+
+def _background_all(inputs, associations, out, sigma, maxiters, run_dir) -> dict[str, float]:
+    from jwst.pipeline import Image2Pipeline
+
+    steps = {s: {"skip": True} for s in IMAGE2_SKIPPED}
+    steps["bkg_subtract"] = {
+        "sigma": sigma,
+        "maxiters": maxiters,
+        "save_combined_background": True,
+        "save_results": True,
+    }
+    seconds = {}
+    with crds_for(inputs), jwst_log_to(run_dir / "logs" / f"background_sigma{sigma:g}.log"):
+        for name, asn in associations.files.items():
+            t0 = time.perf_counter()
+            _call_guarded(
+                lambda asn=asn: Image2Pipeline.call(
+                    str(asn),
+                    output_dir=str(out),
+                    save_results=False,
+                    configure_log=False,
+                    steps=steps,
+                ),
+                f"image2 background on {name} (sigma={sigma:g})",
+            )
+            seconds[name] = time.perf_counter() - t0
+            for suffix in ("bsub", "combinedbackground"):  # jwst names them after the asn
+                (made,) = out.glob(f"{name}*_{suffix}.fits")
+                os.replace(made, out / f"{name}_{suffix}.fits")
+    return seconds
+
+
+def default_processes() -> int:
+    """Processes for detector1 misses outside xdist: the CPUs, at most 4 (0.9 GB each)."""
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))

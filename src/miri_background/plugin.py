@@ -1,0 +1,215 @@
+"""pytest plugin: options, markers and the session fixtures chained in stage order.
+
+``sim_config -> inputs -> run_detector1 -> associations -> run_background -> products``.
+Each fixture returns a frozen record. Heavy work is cached by content (`cache`) and, under
+pytest-xdist, shared between workers through file locks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+DATA_SOURCES = ("simulated", "artifactory", "box", "dir:PATH")
+
+
+def _data_source(value: str) -> str:
+    """argparse type of --data-source: one of DATA_SOURCES (``dir:`` with a path)."""
+    if value in ("simulated", "artifactory", "box") or (value.startswith("dir:") and value[4:]):
+        return value
+    raise pytest.UsageError(
+        f"--data-source={value!r}: choose one of simulated, artifactory, box or dir:PATH"
+    )
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("miri_background", "MIRI imaging background regression suite")
+    group.addoption(
+        "--data-source",
+        type=_data_source,
+        default="simulated",
+        metavar="{simulated,artifactory,box,dir:PATH}",
+        help="where the 8 uncal exposures come from (default: the built-in simulator); "
+        "--bigdata implies artifactory",
+    )
+    group.addoption(
+        "--sim-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed of the built-in data set (default: the canonical seed the truth is for)",
+    )
+    group.addoption(
+        "--update-truth",
+        action="store_true",
+        help="rewrite truth/ from this run and print what changed (the okify step)",
+    )
+    group.addoption(
+        "--inject-fault",
+        default=None,
+        metavar="SPEC",
+        help="patch jwst before the background stage: a catalog name or path/to/file.py::func",
+    )
+    group.addoption(
+        "--cache-dir",
+        default=None,
+        metavar="DIR",
+        help="cache of simulated inputs and detector1 products (default: <rootdir>/.cache/mb)",
+    )
+    group.addoption("--no-cache", action="store_true", help="rebuild every cached product")
+    parser.addini("miri_background_runs", "directory for run directories", default="runs")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    config.addinivalue_line("markers", "truth: compares with the blessed truth files")
+    spec = config.getoption("inject_fault", None)
+    if spec:
+        from miri_background import faults
+
+        try:
+            faults.apply(spec)
+        except (ValueError, FileNotFoundError, AttributeError) as exc:
+            raise pytest.UsageError(f"--inject-fault {spec}: {exc}") from exc
+
+
+def _is_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.fixture(scope="session")
+def note(request):
+    """Print one line to the terminal (controller only) and to the run log."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    log = logging.getLogger("miri_background")
+
+    def _note(line: str) -> None:
+        log.info(line)
+        if reporter is not None and not _is_worker(request.config):
+            reporter.write_line(f"[miri_background] {line}")
+
+    return _note
+
+
+@pytest.fixture(scope="session")
+def run_dir(request, note) -> Path:
+    """This session's run directory: ``<rootdir>/runs/<time>-<uid>``, shared by workers."""
+    uid = getattr(request.config, "workerinput", {}).get("testrunuid") or os.environ.get(
+        "MB_RUN_UID"
+    )
+    if uid is None:
+        uid = uuid.uuid4().hex
+        os.environ["MB_RUN_UID"] = uid
+    root = Path(request.config.rootpath) / request.config.getini("miri_background_runs")
+    path = root / f"run-{uid[:12]}"
+    path.mkdir(parents=True, exist_ok=True)
+    (root / "LATEST").write_text(path.name + "\n")
+    note(f"run directory {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def content_cache(request):
+    """The content cache (``--cache-dir``, ``--no-cache``)."""
+    from miri_background.cache import ContentCache
+
+    path = request.config.getoption("cache_dir") or Path(request.config.rootpath) / ".cache" / "mb"
+    return ContentCache(Path(path), enabled=not request.config.getoption("no_cache"))
+
+
+@pytest.fixture(scope="session")
+def sim_config(request):
+    """The built-in data set's configuration (``--sim-seed``)."""
+    from miri_background.simulate import DEFAULT_SEED, SimConfig
+
+    seed = request.config.getoption("sim_seed")
+    return SimConfig(seed=DEFAULT_SEED if seed is None else seed)
+
+
+@pytest.fixture(scope="session")
+def data_source(request) -> str:
+    """The chosen data source; --bigdata selects artifactory as in jwst's regtests."""
+    if request.config.getoption("bigdata", False):
+        return "artifactory"
+    return request.config.getoption("data_source")
+
+
+@pytest.fixture(scope="session")
+def inputs(request, data_source, sim_config, content_cache, run_dir, note):
+    """Stage 1: the 8 uncal exposures from the chosen data source."""
+    from miri_background import pipeline
+
+    t0 = time.perf_counter()
+    if data_source == "simulated":
+        result = pipeline.prepare_simulated(content_cache, sim_config)
+    else:
+        from miri_background import sources
+
+        result = sources.real_inputs(request.config, data_source, run_dir / "data")
+    note(
+        f"inputs ({result.source}): {'cache hit' if result.hit else 'built'} "
+        f"in {time.perf_counter() - t0:.1f} s"
+    )
+    return result
+
+
+@pytest.fixture(scope="session")
+def run_detector1(request, inputs, content_cache, run_dir, note):
+    """Stage 2: detector1 on all 8 exposures (cached; xdist workers split the misses)."""
+    from miri_background import pipeline
+
+    worker = getattr(request.config, "workerinput", {}).get("workerid")
+    t0 = time.perf_counter()
+    products = pipeline.run_detector1(
+        inputs,
+        content_cache,
+        run_dir,
+        processes=1 if worker else pipeline.default_processes(),
+        order_offset=4 * int(worker[2:]) if worker else 0,
+        note=note,
+    )
+    hits = sum(e.hit for e in products.entries.values())
+    note(f"detector1: {hits}/8 cache hits, {time.perf_counter() - t0:.1f} s")
+    return products
+
+
+@pytest.fixture(scope="session")
+def associations(run_detector1, run_dir):
+    """Stage 3: the level-2b associations, one per science exposure."""
+    from miri_background import pipeline
+
+    return pipeline.make_associations(run_detector1.rates, run_dir / "asn")
+
+
+@pytest.fixture(scope="session")
+def run_background(inputs, associations, run_dir, note):
+    """Stage 4: the image2 background step for sigma 1, 2 and 3 (maxiters=3)."""
+    from miri_background import pipeline
+
+    runs = {}
+    for sigma in pipeline.SIGMAS:
+        t0 = time.perf_counter()
+        runs[sigma] = pipeline.run_background(inputs, associations, run_dir, sigma)
+        note(f"background sigma={sigma:g}: {time.perf_counter() - t0:.1f} s")
+    return runs
+
+
+@pytest.fixture(scope="session")
+def products(inputs, run_detector1, run_background):
+    """All rate, combined-background and bsub arrays, loaded once (read-only)."""
+    from miri_background.products import load_products
+
+    return load_products(inputs, run_detector1, run_background)
+
+
+@pytest.fixture(scope="session")
+def pixel_sets(inputs, products):
+    """Sky / star / region pixel sets per exposure (truth catalogs or detection)."""
+    from miri_background.pixelsets import build_pixel_sets
+
+    return build_pixel_sets(inputs, products)
