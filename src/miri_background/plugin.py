@@ -7,6 +7,7 @@ pytest-xdist, shared between workers through file locks.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -65,7 +66,17 @@ def pytest_addoption(parser):
     parser.addini("miri_background_runs", "directory for run directories", default="runs")
 
 
+def run_directory(config) -> Path:
+    """``<rootdir>/runs/run-<testrunuid>``: the same for the controller and every worker."""
+    uid = config.workerinput["testrunuid"] if _is_worker(config) else config.option.testrunuid
+    root = Path(config.rootpath) / config.getini("miri_background_runs")
+    return root / f"run-{uid[:12]}"
+
+
 def pytest_configure(config):
+    if not _is_worker(config):
+        # xdist hands this uid to its workers, so that all of them share one run directory
+        config.option.testrunuid = getattr(config.option, "testrunuid", None) or uuid.uuid4().hex
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     config.addinivalue_line("markers", "truth: compares with the blessed truth files")
     spec = config.getoption("inject_fault", None)
@@ -98,19 +109,54 @@ def note(request):
 
 @pytest.fixture(scope="session")
 def run_dir(request, note) -> Path:
-    """This session's run directory: ``<rootdir>/runs/<time>-<uid>``, shared by workers."""
-    uid = getattr(request.config, "workerinput", {}).get("testrunuid") or os.environ.get(
-        "MB_RUN_UID"
-    )
-    if uid is None:
-        uid = uuid.uuid4().hex
-        os.environ["MB_RUN_UID"] = uid
-    root = Path(request.config.rootpath) / request.config.getini("miri_background_runs")
-    path = root / f"run-{uid[:12]}"
+    """This session's run directory (all products, logs, stage records), shared by workers."""
+    path = run_directory(request.config)
     path.mkdir(parents=True, exist_ok=True)
-    (root / "LATEST").write_text(path.name + "\n")
+    (path.parent / "LATEST").write_text(path.name + "\n")
     note(f"run directory {path}")
     return path
+
+
+def record_stage(config, stage: str, value: dict) -> None:
+    """Add ``value`` under ``stage`` to this process's ``stages/<worker>.json`` record."""
+    worker = config.workerinput["workerid"] if _is_worker(config) else "main"
+    path = run_directory(config) / "stages" / f"{worker}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    data[stage] = value
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str))
+    os.replace(tmp, path)
+
+
+_OUTCOMES: list[dict] = []
+
+
+def pytest_runtest_logreport(report):
+    """Collect every test's outcome (controller: including the workers' reports)."""
+    if report.when == "call" or report.outcome != "passed":
+        _OUTCOMES.append(
+            {
+                "nodeid": report.nodeid,
+                "when": report.when,
+                "outcome": "xfailed"
+                if hasattr(report, "wasxfail") and report.skipped
+                else report.outcome,
+                "duration_s": round(report.duration, 3),
+                "message": report.longreprtext[-4000:] if report.failed else "",
+            }
+        )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Write ``outcomes.json`` into the run directory (controller or plain session only)."""
+    if _is_worker(session.config) or not _OUTCOMES:
+        return
+    path = run_directory(session.config)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "outcomes.json").write_text(
+        json.dumps({"exitstatus": int(exitstatus), "tests": _OUTCOMES}, indent=1)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -174,7 +220,19 @@ def run_detector1(request, inputs, content_cache, run_dir, note):
         note=note,
     )
     hits = sum(e.hit for e in products.entries.values())
-    note(f"detector1: {hits}/8 cache hits, {time.perf_counter() - t0:.1f} s")
+    seconds = time.perf_counter() - t0
+    note(f"detector1: {hits}/8 cache hits, {seconds:.1f} s")
+    record_stage(
+        request.config,
+        "detector1",
+        {
+            "seconds": seconds,
+            "exposures": {
+                n: {"hit": e.hit, "seconds": e.seconds, "reason": e.reason, "key": e.key}
+                for n, e in products.entries.items()
+            },
+        },
+    )
     return products
 
 
@@ -187,15 +245,25 @@ def associations(run_detector1, run_dir):
 
 
 @pytest.fixture(scope="session")
-def run_background(inputs, associations, run_dir, note):
+def run_background(request, inputs, associations, run_dir, note):
     """Stage 4: the image2 background step for sigma 1, 2 and 3 (maxiters=3)."""
     from miri_background import pipeline
 
-    runs = {}
+    runs, seconds = {}, {}
     for sigma in pipeline.SIGMAS:
         t0 = time.perf_counter()
         runs[sigma] = pipeline.run_background(inputs, associations, run_dir, sigma)
-        note(f"background sigma={sigma:g}: {time.perf_counter() - t0:.1f} s")
+        seconds[f"sigma{sigma:g}"] = time.perf_counter() - t0
+        note(f"background sigma={sigma:g}: {seconds[f'sigma{sigma:g}']:.1f} s")
+    record_stage(
+        request.config,
+        "background",
+        {
+            "seconds": seconds,
+            "pipeline_seconds": {f"sigma{s:g}": dict(r.seconds) for s, r in runs.items()},
+            "fault": request.config.getoption("inject_fault"),
+        },
+    )
     return runs
 
 

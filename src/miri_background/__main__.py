@@ -1,0 +1,93 @@
+"""Command line: ``python -m miri_background {simulate,report,bench,sensitivity,specificity}``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+import time
+from pathlib import Path
+
+COMMANDS = {
+    "report": "write reports/report.html and summary.json from the latest run",
+    "bench": "time cold / warm runs and stages, write reports/bench.json",
+    "sensitivity": "run the suite once per injected fault, write reports/sensitivity.json",
+    "specificity": "run the physical checks over many seeds, write reports/specificity.json",
+}
+"""Subcommands implemented by the module of the same name: each has
+``add_arguments(parser)`` and ``run(args) -> int`` (imported only when chosen)."""
+
+
+def _progress(done: int, total: int, name: str, t0: float = time.perf_counter()) -> None:
+    width = 30
+    filled = width * done // total
+    sys.stderr.write(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name} "
+        f"({time.perf_counter() - t0:.1f} s)"
+    )
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def _simulate(args) -> int:
+    from miri_background.simulate import SimConfig, simulate
+
+    cfg = SimConfig(seed=args.seed, ngroups=args.ngroups)
+    t0 = time.perf_counter()
+    manifest = simulate(
+        args.out,
+        cfg,
+        mode=args.mode,
+        progress=lambda i, n, name: _progress(i, n, name, t0),
+    )
+    if args.references:
+        from miri_background import refs
+        from miri_background.simulate import make_detector
+
+        refs.write_references(args.out / "refs", cfg, make_detector(cfg))
+    size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file()) / 1e6
+    print(
+        f"wrote {len(manifest['files'])} files ({size:.0f} MB) to {args.out} in "
+        f"{time.perf_counter() - t0:.1f} s: 8 {args.mode} exposures, truth in "
+        f"{args.out / 'sim_truth'}, manifest {args.out / 'manifest.json'} (seed {args.seed})"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the subcommand; returns the exit status."""
+    from miri_background.simulate import DEFAULT_SEED
+
+    parser = argparse.ArgumentParser(prog="python -m miri_background", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sim = sub.add_parser("simulate", help="write the built-in data set (8 exposures + truth)")
+    sim.add_argument("--out", type=Path, required=True, metavar="DIR")
+    sim.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N")
+    sim.add_argument("--ngroups", type=int, default=10, metavar="N", help="groups (>= 5)")
+    sim.add_argument("--mode", choices=("uncal", "rate"), default="uncal")
+    sim.add_argument("--references", action="store_true", help="also write the references")
+    sim.set_defaults(func=_simulate)
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    for name, text in COMMANDS.items():
+        p = sub.add_parser(name, help=text)
+        if name == chosen:
+            mod = importlib.import_module(f"miri_background.{name}")
+            mod.add_arguments(p)
+            p.set_defaults(func=mod.run)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    try:
+        return args.func(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
