@@ -1,0 +1,140 @@
+"""The combined background is smooth: the background stars were clipped away.
+
+The notebook's check "the averaged background image shows a smooth background with the
+sources removed", as tests. All values in DN/s.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from photutils.segmentation import detect_sources
+from photutils.utils.exceptions import NoDetectionsWarning
+
+from miri_background import instrument as mi
+from miri_background import metrics
+from miri_background.ids import CLIPPING_SIGMAS, region_params, sigma_params
+from miri_background.simulate import SCIENCE_NAMES
+
+DETECT_SNR = 5.0
+DETECT_NPIXELS = 5
+"""A source is >= 5 connected pixels above 5 sigma. On Gaussian noise one such group has a
+probability < 1e-30 per position (p(z > 5) = 2.9e-7 per pixel, 5 at once): the false-alarm
+rate is set by the budget of the other checks, not by this one."""
+
+
+@pytest.mark.parametrize("region", region_params())
+@pytest.mark.parametrize("sigma", sigma_params(CLIPPING_SIGMAS))
+def test_combined_background_is_smooth(
+    products, reference_background, err_calibration, region, sigma
+):
+    """No source is detected in (combined - reference) / ERR above 5 sigma (5 pixels)."""
+    combined = products.combined[sigma][SCIENCE_NAMES[0]]
+    k, _ = err_calibration[region]
+    inside = mi.region_masks()[region] & np.isfinite(combined.data) & (combined.err > 0)
+    snr = np.zeros(combined.data.shape)
+    snr[inside] = (combined.data[inside] - reference_background[inside]) / (
+        k * combined.err[inside]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoDetectionsWarning)  # no detection is the pass case
+        segments = detect_sources(snr, DETECT_SNR, n_pixels=DETECT_NPIXELS)
+    if segments is None:
+        return
+    lines = []
+    for seg in segments.segments[:20]:
+        ys, xs = np.nonzero(segments.data == seg.label)
+        i = np.argmax(snr[ys, xs])
+        y, x = ys[i], xs[i]
+        lines.append(
+            f"  {combined.name} {region} pixel (x={x}, y={y}): expected "
+            f"{reference_background[y, x]:.3f} DN/s, got {combined.data[y, x]:.3f} DN/s, "
+            f"{snr[y, x]:+.1f} sigma ({seg.area} pixels above {DETECT_SNR:g} sigma)"
+        )
+    pytest.fail(
+        f"{segments.nlabels} source(s) left in the sigma={sigma:g} combined background "
+        f"({region}):\n" + "\n".join(lines)
+    )
+
+
+@pytest.mark.parametrize("sigma", sigma_params(CLIPPING_SIGMAS))
+def test_combined_background_at_background_stars(
+    products, pixel_sets, reference_background, err_calibration, clipping_scatter, sigma
+):
+    """At every background-star peak, |combined - reference| is within the noise.
+
+    Bound: ``z_bound(n_stars) * k * s_clip * ERR`` with ``k`` the measured ERR calibration
+    and ``s_clip`` the clipped mean's scatter (Monte Carlo); false alarm 2e-6 for all stars.
+    A star that was not clipped sits A/4 above (A = its peak, 8-60 DN/s): 17+ sigma.
+    """
+    combined = products.combined[sigma][SCIENCE_NAMES[0]]
+    stars = pixel_sets.background_stars
+    bound = metrics.z_bound(len(stars))
+    deviations = []
+    for region in {s.region for s in stars}:
+        sel = [s for s in stars if s.region == region]
+        xs, ys = np.array([s.x for s in sel]), np.array([s.y for s in sel])
+        k = err_calibration[region][0] * clipping_scatter[sigma]
+        deviations += metrics.pixel_deviations(
+            f"{combined.name} (star from {', '.join(sorted({s.exposure[:13] for s in sel}))})",
+            region,
+            xs,
+            ys,
+            reference_background[ys, xs],
+            combined.data[ys, xs],
+            k * combined.err[ys, xs],
+            bound,
+        )
+    assert not deviations, metrics.report(
+        deviations, f"of {len(stars)} background-star peaks not clipped at sigma={sigma:g}"
+    )
+
+
+@pytest.mark.parametrize("region", region_params())
+@pytest.mark.parametrize("sigma", sigma_params())
+def test_combined_background_noise(
+    products,
+    pixel_sets,
+    reference_background,
+    err_calibration,
+    clipping_scatter,
+    region,
+    sigma,
+):
+    """The normalised residual (combined - reference) / ERR has the scatter the documented
+    clipping predicts: robust std = k * s_clip(sigma).
+
+    ``k``: measured ERR calibration of the input rates; ``s_clip``: Monte-Carlo scatter of a
+    4-value clipped mean (1.038 at sigma=2). Tolerance: ``z_bound() = 4.75`` times the
+    quadrature sum of the relative standard errors of the three robust stds (false alarm
+    2e-6). A combined ERR off by 1 % or a wrong clipping rule fails.
+    """
+    combined = products.combined[sigma][SCIENCE_NAMES[0]]
+    sky = pixel_sets.sky[region]
+    z = (combined.data[sky] - reference_background[sky]) / combined.err[sky]
+    got = metrics.robust_std(z)
+    k, k_err = err_calibration[region]
+    expected = k * clipping_scatter[sigma]
+    rel = np.sqrt(metrics.robust_std_error(z.size) ** 2 + k_err**2 + 0.0026**2)
+    tol = metrics.z_bound() * rel * expected
+    assert abs(got - expected) <= tol, (
+        f"{combined.name} {region} sky ({z.size} pixels), sigma={sigma:g}: robust std of "
+        f"(combined - reference) / ERR expected {expected:.4f} (ERR calibration {k:.4f} x "
+        f"clipping {clipping_scatter[sigma]:.4f}), got {got:.4f}, "
+        f"{(got - expected) / (rel * expected):+.1f} sigma (bound {metrics.z_bound():.2f})"
+    )
+
+
+@pytest.mark.parametrize("sigma", sigma_params())
+def test_combined_background_same_for_every_science(products, sigma):
+    """The 4 associations list the same 4 backgrounds: their combinations are identical."""
+    first, *others = (products.combined[sigma][n] for n in products.science_names)
+    for other in others:
+        assert_array_equal(
+            other.data,
+            first.data,
+            err_msg=f"sigma={sigma:g}: {other.name} combined differs from {first.name}",
+        )
