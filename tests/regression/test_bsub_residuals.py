@@ -1,0 +1,162 @@
+"""Background-subtracted science: ~0 on sky, no holes, stars neither eaten nor boosted.
+
+The notebook's "subtracted background values near 0", as tests. ``expected`` is the
+noise-free science signal (0 on sky); noise is ``k * sqrt(ERR_sci**2 + (s_clip ERR_comb)**2)``
+because jwst does not propagate the background ERR into the science ERR (test_bookkeeping).
+All values in DN/s.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from photutils.aperture import CircularAperture, aperture_photometry
+
+from miri_background import metrics
+from miri_background.ids import CLIPPING_SIGMAS, region_params, seq_params, sigma_params
+from miri_background.pixelsets import APERTURE_RADIUS
+
+
+def _noise(products, name, sigma, k, clip):
+    """Per-pixel noise of bsub = science - combined, DN/s (see the module docstring)."""
+    sci, comb = products.rates[name].err, products.combined[sigma][name].err
+    return k * np.sqrt(sci**2 + (clip * comb) ** 2)
+
+
+@pytest.mark.parametrize("region", region_params())
+@pytest.mark.parametrize("sigma", sigma_params())
+@pytest.mark.parametrize("name", seq_params())
+def test_bsub_sky_mean_is_zero(products, pixel_sets, expected_science, name, sigma, region):
+    """Mean of (bsub - expected) over sky pixels within 4.75 standard errors of 0.
+
+    Standard error: robust std / sqrt(n) (n ~ 1e5-6e5 pixels, so ~0.001 DN/s); false alarm
+    2e-6. A combined background 1 % high (0.16 DN/s) is > 100 standard errors off.
+    """
+    sky = pixel_sets.sky[region]
+    resid = products.bsub[sigma][name].data[sky] - expected_science[name][sky]
+    mean, se = float(np.mean(resid)), metrics.robust_std(resid) / np.sqrt(resid.size)
+    bound = metrics.z_bound()
+    assert abs(mean) <= bound * se, (
+        f"{name} {region} sky ({resid.size} pixels), sigma={sigma:g}: expected mean 0 DN/s, "
+        f"got {mean:+.5f} DN/s, {mean / se:+.1f} sigma (standard error {se:.5f} DN/s, "
+        f"bound {bound:.2f})"
+    )
+
+
+@pytest.mark.parametrize("region", region_params())
+@pytest.mark.parametrize("name", seq_params())
+def test_bsub_sky_noise(
+    products, pixel_sets, expected_science, err_calibration, clipping_scatter, name, region
+):
+    """Robust std of (bsub - expected) / noise on sky is 1 (notebook setting, sigma=2).
+
+    Tolerance: 4.75 times the relative standard error of the two robust stds (bsub and the
+    ERR calibration), false alarm 2e-6. Extra noise from a misaligned or partial background
+    (e.g. one background instead of four: +20 % scatter) fails.
+    """
+    sigma = 2.0
+    sky = pixel_sets.sky[region]
+    k, k_err = err_calibration[region]
+    noise = _noise(products, name, sigma, k, clipping_scatter[sigma])[sky]
+    z = (products.bsub[sigma][name].data[sky] - expected_science[name][sky]) / noise
+    got = metrics.robust_std(z)
+    rel = np.hypot(metrics.robust_std_error(z.size), k_err)
+    bound = metrics.z_bound()
+    assert abs(got - 1.0) <= bound * rel, (
+        f"{name} {region} sky ({z.size} pixels): robust std of (bsub - expected) / noise "
+        f"expected 1, got {got:.4f}, {(got - 1) / rel:+.1f} sigma (bound {bound:.2f})"
+    )
+
+
+@pytest.mark.parametrize("sigma", sigma_params())
+@pytest.mark.parametrize("name", seq_params())
+def test_bsub_notebook_sky_pixel(
+    products, pixel_sets, expected_science, err_calibration, clipping_scatter, name, sigma
+):
+    """The notebook's pixel numpy [850, 500] is within 4.75 sigma of its expected value.
+
+    (The notebook printed it and compared with 0.01 +- 0.8 inside a try/except.)
+    """
+    x, y = pixel_sets.named_sky
+    noise = _noise(products, name, sigma, err_calibration["imager"][0], clipping_scatter[sigma])
+    dev = metrics.pixel_deviations(
+        name,
+        "imager (notebook sky pixel)",
+        [x],
+        [y],
+        [expected_science[name][y, x]],
+        [products.bsub[sigma][name].data[y, x]],
+        [noise[y, x]],
+        metrics.z_bound(),
+    )
+    assert not dev, metrics.report(dev, f"notebook sky pixel off at sigma={sigma:g}")
+
+
+@pytest.mark.parametrize("sigma", sigma_params(CLIPPING_SIGMAS))
+@pytest.mark.parametrize("name", seq_params())
+def test_bsub_no_holes_at_background_stars(
+    products, pixel_sets, expected_science, err_calibration, clipping_scatter, name, sigma
+):
+    """Where a background star sat, bsub equals the expected science signal.
+
+    Per star: within ``z_bound(n_stars)`` (5.4 for ~160 peaks) of the noise. Together: the
+    mean normalised residual over all peaks within 4.75 / sqrt(n) (catches a 1-sigma
+    systematic hole). A star not clipped digs a hole of A/4 (2-15 DN/s, 5-35 sigma).
+    """
+    stars = pixel_sets.background_stars
+    xs, ys = np.array([s.x for s in stars]), np.array([s.y for s in stars])
+    regions = [s.region for s in stars]
+    k = np.array([err_calibration[r][0] for r in regions])
+    noise = _noise(products, name, sigma, 1.0, clipping_scatter[sigma])[ys, xs] * k
+    got = products.bsub[sigma][name].data[ys, xs]
+    expected = expected_science[name][ys, xs]
+    bound = metrics.z_bound(len(stars))
+    deviations = metrics.pixel_deviations(name, "bkgstar", xs, ys, expected, got, noise, bound)
+    assert not deviations, metrics.report(
+        deviations, f"holes at {len(stars)} background-star peaks, sigma={sigma:g}"
+    )
+    z = (got - expected) / noise
+    mean_z = float(np.nanmean(z))
+    limit = metrics.z_bound() / np.sqrt(np.isfinite(z).sum())
+    assert abs(mean_z) <= limit, (
+        f"{name} bkgstar peaks (n={np.isfinite(z).sum()}), sigma={sigma:g}: mean normalised "
+        f"residual expected 0, got {mean_z:+.3f} (limit {limit:.3f}): a systematic hole"
+    )
+
+
+@pytest.mark.parametrize("name", seq_params())
+def test_bsub_star_fluxes(products, pixel_sets, expected_science, clipping_scatter, name):
+    """Aperture fluxes (r = 4 px) of science stars in bsub match the injected ones.
+
+    Expected: the aperture sum of the noise-free science image (blends included). Noise:
+    sqrt(sum over the aperture of ERR_sci**2 + (s_clip ERR_comb)**2), times
+    `metrics.ramp_err_factor` (1.046: the ramp-fit ERR of bright ramps is that much low at
+    most). Per star within
+    ``z_bound(n_stars)``; the mean normalised residual within 4.75 / sqrt(n).
+    """
+    if not pixel_sets.from_truth:
+        pytest.skip("real data: no injected fluxes to compare with")
+    sigma = 2.0
+    stars = pixel_sets.science_stars[name]
+    aperture = CircularAperture(np.transpose([stars["x"], stars["y"]]), r=APERTURE_RADIUS)
+    bsub = products.bsub[sigma][name].data
+    var = products.rates[name].err ** 2 + (
+        clipping_scatter[sigma] * products.combined[sigma][name].err
+    ) ** 2
+    got = np.asarray(aperture_photometry(bsub, aperture)["aperture_sum"])
+    expected = np.asarray(aperture_photometry(expected_science[name], aperture)["aperture_sum"])
+    fitted_groups = products.rates[name].header["NGROUPS"] - 1  # last group flagged
+    noise = metrics.ramp_err_factor(fitted_groups) * np.sqrt(
+        np.asarray(aperture_photometry(var, aperture)["aperture_sum"])
+    )
+    bound = metrics.z_bound(len(stars))
+    deviations = metrics.pixel_deviations(
+        name, "scistar aperture", stars["x"], stars["y"], expected, got, noise, bound
+    )
+    assert not deviations, metrics.report(deviations, f"of {len(stars)} star fluxes off")
+    mean_z = float(np.mean((got - expected) / noise))
+    limit = metrics.z_bound() / np.sqrt(len(stars))
+    assert abs(mean_z) <= limit, (
+        f"{name} science stars (n={len(stars)}): mean normalised flux residual expected 0, "
+        f"got {mean_z:+.3f} (limit {limit:.3f}): background subtraction eats or adds flux"
+    )
