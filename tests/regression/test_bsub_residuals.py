@@ -140,9 +140,10 @@ def test_bsub_star_fluxes(products, pixel_sets, expected_science, clipping_scatt
     stars = pixel_sets.science_stars[name]
     aperture = CircularAperture(np.transpose([stars["x"], stars["y"]]), r=APERTURE_RADIUS)
     bsub = products.bsub[sigma][name].data
-    var = products.rates[name].err ** 2 + (
-        clipping_scatter[sigma] * products.combined[sigma][name].err
-    ) ** 2
+    var = (
+        products.rates[name].err ** 2
+        + (clipping_scatter[sigma] * products.combined[sigma][name].err) ** 2
+    )
     got = np.asarray(aperture_photometry(bsub, aperture)["aperture_sum"])
     expected = np.asarray(aperture_photometry(expected_science[name], aperture)["aperture_sum"])
     fitted_groups = products.rates[name].header["NGROUPS"] - 1  # last group flagged
