@@ -93,6 +93,15 @@ class ContentCache:
         self.enabled = enabled
         self.root.mkdir(parents=True, exist_ok=True)
 
+    def lookup(self, kind: str, parts: dict) -> Entry | None:
+        """The verified entry for ``parts`` if there is one (no build, no waiting)."""
+        key = content_key(parts)
+        entry = self.root / kind / key[:24]
+        if self.enabled and verify(entry) is None:
+            log.info("cache hit %s/%s (%s)", kind, key[:12], _describe(parts))
+            return Entry(entry, key, True, "hit", 0.0)
+        return None
+
     def get_or_build(self, kind: str, parts: dict, build: Callable[[Path], None]) -> Entry:
         """Return the entry for ``parts``, building it with ``build(tmpdir)`` on a miss.
 

@@ -139,6 +139,7 @@ def package_digest(root: Path) -> str:
     return h.hexdigest()
 
 
+@cache
 def _tree_digest(root: Path) -> str:
     h = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
@@ -319,14 +320,22 @@ def run_detector1(
     logs = run_dir / "logs"
     args = (cache.root, cache.enabled, logs)
     entries: dict[str, Entry] = {}
-    if processes > 1:
-        with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
-            futures = {n: pool.submit(_detector1_one, inputs, n, *args) for n in names}
+    for n in names:  # hits first, in this process: no worker process for a warm run
+        hit = cache.lookup("detector1", detector1_key_parts(inputs, n))
+        if hit is not None:
+            entries[n] = hit
+            note(_progress_line(len(entries), len(names), n, hit))
+    misses = [n for n in names if n not in entries]
+    if processes > 1 and len(misses) > 1:
+        with ProcessPoolExecutor(
+            min(processes, len(misses)), mp_context=get_context("spawn")
+        ) as pool:
+            futures = {n: pool.submit(_detector1_one, inputs, n, *args) for n in misses}
             for n, fut in futures.items():
                 entries[n] = fut.result()
                 note(_progress_line(len(entries), len(names), n, entries[n]))
     else:
-        for n in names:
+        for n in misses:
             entries[n] = _detector1_one(inputs, n, *args)
             note(_progress_line(len(entries), len(names), n, entries[n]))
     out = run_dir / "detector1"

@@ -102,7 +102,9 @@ def note(request):
     def _note(line: str) -> None:
         log.info(line)
         if reporter is not None and not _is_worker(request.config):
-            reporter.write_line(f"[miri_background] {line}")
+            capture = request.config.pluginmanager.getplugin("capturemanager")
+            with capture.global_and_fixture_disabled():  # show stage lines live
+                reporter.write_line(f"[miri_background] {line}")
 
     return _note
 
