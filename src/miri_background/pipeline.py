@@ -64,6 +64,9 @@ class Inputs:
         Time spent preparing (0 on a cache hit).
     hit : bool
         Whether the inputs came from the cache.
+    rates : Mapping[str, Path] or None
+        Rate-level simulation (``--sim-level rate``): rate images with ramp-fit noise that
+        stand in for detector1's output; ``uncal`` is then empty.
     """
 
     source: str
@@ -74,6 +77,7 @@ class Inputs:
     sim_config: simulate.SimConfig | None = None
     seconds: float = 0.0
     hit: bool = False
+    rates: Mapping[str, Path] | None = None
 
 
 @dataclass(frozen=True)
@@ -156,14 +160,18 @@ def simulator_fingerprint() -> str:
     return h.hexdigest()
 
 
-def prepare_simulated(cache: ContentCache, cfg: simulate.SimConfig) -> Inputs:
-    """Simulate the data set with its references and local CRDS context (cached)."""
+def prepare_simulated(cache: ContentCache, cfg: simulate.SimConfig, mode: str = "uncal") -> Inputs:
+    """Simulate the data set with its references and local CRDS context (cached).
+
+    ``mode='rate'`` simulates rate images instead of ramps (for sweeps over many seeds).
+    """
 
     def build(out: Path) -> None:
-        log.info("simulating 8 exposures (seed %d, %d groups) into %s", cfg.seed, cfg.ngroups, out)
+        log.info("simulating 8 %s exposures (seed %d) into %s", mode, cfg.seed, out)
         simulate.simulate(
             out / "data",
             cfg,
+            mode=mode,
             progress=lambda i, n, name: log.info("simulated %d/%d %s", i, n, name),
         )
         paths = refs.write_references(out / "refs", cfg, simulate.make_detector(cfg))
@@ -172,7 +180,7 @@ def prepare_simulated(cache: ContentCache, cfg: simulate.SimConfig) -> Inputs:
         shutil.rmtree(out / "refs")
 
     parts = {
-        "stage": "simulated-inputs",
+        "stage": f"simulated-inputs-{mode}",
         "config": asdict(cfg),
         "simulator": simulator_fingerprint(),
         "numpy": _version("numpy"),
@@ -181,9 +189,11 @@ def prepare_simulated(cache: ContentCache, cfg: simulate.SimConfig) -> Inputs:
     }
     entry = cache.get_or_build("simulated", parts, build)
     data = entry.path / "data"
+    files = {e.name: data / f"{e.name}_{mode}.fits" for e in simulate.EXPOSURES}
     return Inputs(
-        source="simulated",
-        uncal=_frozen({e.name: data / f"{e.name}_uncal.fits" for e in simulate.EXPOSURES}),
+        source="simulated" if mode == "uncal" else "simulated-rate",
+        uncal=_frozen(files if mode == "uncal" else {}),
+        rates=_frozen(files) if mode == "rate" else None,
         readnoise=data / simulate.READNOISE_NAME,
         sim_truth=data / "sim_truth",
         crds_root=entry.path / "crds",
@@ -315,6 +325,12 @@ def run_detector1(
     note : callable
         Receives one progress line per exposure.
     """
+    out = run_dir / "detector1"
+    out.mkdir(parents=True, exist_ok=True)
+    if inputs.rates is not None:
+        note("detector1: rate-level data set, no ramps to fit")
+        rates = {n: _link(p, out / f"{n}_rate.fits") for n, p in inputs.rates.items()}
+        return Detector1Products(_frozen(rates), _frozen({}), _frozen({}))
     names = list(inputs.uncal)
     names = names[order_offset % len(names) :] + names[: order_offset % len(names)]
     logs = run_dir / "logs"
@@ -338,8 +354,6 @@ def run_detector1(
         for n in misses:
             entries[n] = _detector1_one(inputs, n, *args)
             note(_progress_line(len(entries), len(names), n, entries[n]))
-    out = run_dir / "detector1"
-    out.mkdir(parents=True, exist_ok=True)
     rates = {}
     for n in inputs.uncal:
         rates[n] = _link(entries[n].path / f"{n}_rate.fits", out / f"{n}_rate.fits")

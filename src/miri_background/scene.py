@@ -153,6 +153,32 @@ def _positions(rng: np.random.Generator, region: str, n: int) -> tuple[np.ndarra
     return rng.uniform(xmin, xmax, n), rng.uniform(ymin, ymax, n)
 
 
+MIN_DITHERED_SEPARATION = 4.0 * mi.FWHM_PIX
+"""pixels: no two background stars come closer than this in any pair of dithers, so at
+every pixel at most one background exposure holds a star (the notebook's premise)."""
+
+
+def _separated_positions(
+    rng: np.random.Generator, region: str, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform positions, redrawn until every star, at every dither, is at least
+    ``MIN_DITHERED_SEPARATION`` from every other star at every dither."""
+    offsets = np.array(mi.DITHER_OFFSETS)
+    shifts = (offsets[:, None, :] - offsets[None, :, :]).reshape(-1, 2)
+    xmin, xmax, ymin, ymax = _placement_box(region)
+    xs, ys = [], []
+    while len(xs) < n:
+        x, y = rng.uniform(xmin, xmax), rng.uniform(ymin, ymax)
+        if xs:
+            dx = np.subtract.outer(np.array(xs) - x, shifts[:, 0])
+            dy = np.subtract.outer(np.array(ys) - y, shifts[:, 1])
+            if np.min(np.hypot(dx, dy)) < MIN_DITHERED_SEPARATION:
+                continue
+        xs.append(x)
+        ys.append(y)
+    return np.array(xs), np.array(ys)
+
+
 def science_catalog(rng: np.random.Generator, cfg: SceneConfig) -> dict[str, np.ndarray]:
     """Science stars at dither position 1: ``x, y`` (pixels), ``flux`` (DN/s), ``region``.
 
@@ -177,8 +203,8 @@ def background_catalog(rng: np.random.Generator, cfg: SceneConfig) -> dict[str, 
     """
     n_lyot = cfg.n_background_stars // 5
     n_img = cfg.n_background_stars - n_lyot
-    xi, yi = _positions(rng, "imager", n_img)
-    xl, yl = _positions(rng, "lyot", n_lyot)
+    xi, yi = _separated_positions(rng, "imager", n_img)
+    xl, yl = _separated_positions(rng, "lyot", n_lyot)
     lo, hi = np.log(cfg.background_peak_min), np.log(cfg.background_peak_max)
     peak = np.exp(rng.uniform(lo, hi, cfg.n_background_stars))
     region = np.array(["imager"] * n_img + ["lyot"] * n_lyot)

@@ -210,12 +210,14 @@ def simulate_ramp(
 
 
 def ramp_fit_variance(cfg: SimConfig, det: Detector, rate: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Variances (DN/s)**2 an OLS ramp fit gives, with N = ngroups - 2 usable groups.
+    """Variances (DN/s)**2 an OLS ramp fit gives, with N = ngroups - 1 usable groups.
+
+    (jwst >= 1.18 skips firstframe for MIRI by default; only the last group is flagged.)
 
     ``var_poisson = R / (gain (N - 1) t)`` and
     ``var_rnoise = 12 (RN_cds / sqrt 2)**2 / ((N**3 - N) t**2)`` (stcal's single segment).
     """
-    n, t = cfg.ngroups - 2, mi.FRAME_TIME
+    n, t = cfg.ngroups - 1, mi.FRAME_TIME
     var_p = np.clip(rate, 0.0, None) / (mi.GAIN * (n - 1) * t)
     var_r = 12.0 * (det.readnoise.astype(np.float64) ** 2 / 2.0) / ((n**3 - n) * t**2)
     return var_p, var_r

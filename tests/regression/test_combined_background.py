@@ -55,7 +55,7 @@ def test_combined_background_is_smooth(
             f"{snr[y, x]:+.1f} sigma ({seg.area} pixels above {DETECT_SNR:g} sigma)"
         )
     pytest.fail(
-        f"{segments.nlabels} source(s) left in the sigma={sigma:g} combined background "
+        f"{segments.n_labels} source(s) left in the sigma={sigma:g} combined background "
         f"({region}):\n" + "\n".join(lines)
     )
 

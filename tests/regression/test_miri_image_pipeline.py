@@ -17,8 +17,10 @@ DETECTOR1_EXPECTED = {
 """Steps and their status with the notebook's settings (refpix skipped)."""
 
 
-def test_miri_image_detector1_steps(run_detector1):
+def test_miri_image_detector1_steps(inputs, run_detector1):
     """Every rate file records the detector1 steps COMPLETE / SKIPPED as configured."""
+    if inputs.rates is not None:
+        pytest.skip("rate-level data set: detector1 did not run")
     wrong = []
     for name, path in run_detector1.rates.items():
         header = fits.getheader(path)
