@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -80,10 +81,25 @@ def run_directory(config) -> Path:
     return root / f"run-{uid[:12]}"
 
 
+KEEP_RUNS = 5
+"""Run directories kept (a run with all products is ~250 MB): beyond the newest 5, those
+untouched for an hour (so never one a concurrent session is using) are deleted."""
+
+
+def _prune_runs(root: Path) -> None:
+    runs = sorted(root.glob("run-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in runs[KEEP_RUNS - 1 :]:
+        if time.time() - old.stat().st_mtime < 3600:
+            continue
+        shutil.rmtree(old, ignore_errors=True)
+        logging.getLogger("miri_background").info("deleted old run directory %s", old)
+
+
 def pytest_configure(config):
     if not _is_worker(config):
         # xdist hands this uid to its workers, so that all of them share one run directory
         config.option.testrunuid = getattr(config.option, "testrunuid", None) or uuid.uuid4().hex
+        _prune_runs(run_directory(config).parent)
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     config.addinivalue_line("markers", "truth: compares with the blessed truth files")
     spec = config.getoption("inject_fault", None)
