@@ -100,6 +100,15 @@ def pytest_configure(config):
         # xdist hands this uid to its workers, so that all of them share one run directory
         config.option.testrunuid = getattr(config.option, "testrunuid", None) or uuid.uuid4().hex
         _prune_runs(run_directory(config).parent)
+    wants_bigdata = config.getoption("bigdata", False) or (
+        config.getoption("data_source", None) == "artifactory"
+    )
+    if wants_bigdata and not os.environ.get("TEST_BIGDATA"):
+        raise pytest.UsageError(
+            "TEST_BIGDATA is not set: --bigdata / --data-source artifactory read the inputs "
+            "from $TEST_BIGDATA/<inputs_root>/<env>/miri/image/background/; set it to the "
+            "Artifactory URL or a local mirror directory (or drop --bigdata for the built-in data)"
+        )
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     config.addinivalue_line("markers", "truth: compares with the blessed truth files")
     spec = config.getoption("inject_fault", None)

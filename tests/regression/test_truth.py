@@ -12,10 +12,8 @@ import pytest
 from filelock import FileLock
 
 from miri_background import truth
-from miri_background.ids import sigma_params
+from miri_background.ids import seq_params, sigma_params
 from miri_background.simulate import DEFAULT_SEED
-
-pytestmark = pytest.mark.truth
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +46,7 @@ def blessed(request, inputs, products, pixel_sets, truth_dir, note):
     return current, stored, meta
 
 
+@pytest.mark.truth
 def test_truth_provenance(blessed, inputs):
     """The truth was made from this data set's configuration (seed and parameters)."""
     _, _, meta = blessed
@@ -59,6 +58,7 @@ def test_truth_provenance(blessed, inputs):
     )
 
 
+@pytest.mark.truth
 @pytest.mark.parametrize("kind", truth.PRODUCTS)
 @pytest.mark.parametrize("sigma", sigma_params())
 def test_truth_fingerprints(blessed, kind, sigma):
@@ -72,3 +72,28 @@ def test_truth_fingerprints(blessed, kind, sigma):
         f"{versions}); if the change is intended, rerun with --update-truth and commit:\n"
         + "\n".join(f"  {p}" for p in problems[:40])
     )
+
+
+@pytest.mark.truth
+@pytest.mark.bigdata
+@pytest.mark.parametrize("kind", ["bsub", "combinedbackground"])
+@pytest.mark.parametrize("name", seq_params())
+def test_truth_bigdata(request, run_background, run_dir, name, kind):
+    """With --bigdata, the notebook's sigma=2 products against the FITS truth on Artifactory,
+    compared like jwst's regtests: astropy FITSDiff ignoring the ASDF extension and the
+    date / version / CRDS keywords, rtol = atol = 1e-4 (jwst's MIRI image tests)."""
+    from astropy.io.fits import FITSDiff
+
+    from miri_background.sources import artifactory_truth
+
+    truth_files = artifactory_truth(request.config, run_dir / "truth")
+    got = run_background[2.0].bsub[name] if kind == "bsub" else run_background[2.0].combined[name]
+    diff = FITSDiff(
+        str(got),
+        str(truth_files[f"{name}_{kind}.fits"]),
+        ignore_hdus=["ASDF"],
+        ignore_keywords=["DATE", "CAL_VER", "CAL_VCS", "CRDS_VER", "CRDS_CTX", "FILENAME"],
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    assert diff.identical, diff.report()
