@@ -374,6 +374,7 @@ def _link(src: Path, dst: Path) -> Path:
     except OSError:
         shutil.copyfile(src, tmp)
     os.replace(tmp, dst)
+    tmp.unlink(missing_ok=True)  # rename() does nothing when tmp and dst are one inode already
     return dst
 
 

@@ -232,9 +232,19 @@ def inputs(request, data_source, sim_config, content_cache, run_dir, note):
         from miri_background import sources
 
         result = sources.real_inputs(request.config, data_source, run_dir / "data")
-    note(
-        f"inputs ({result.source}): {'cache hit' if result.hit else 'built'} "
-        f"in {time.perf_counter() - t0:.1f} s"
+    seconds = time.perf_counter() - t0
+    note(f"inputs ({result.source}): {'cache hit' if result.hit else 'built'} in {seconds:.1f} s")
+    record_stage(
+        request.config,
+        "inputs",
+        {
+            "source": result.source,
+            "sim_truth": str(result.sim_truth) if result.sim_truth else None,
+            "seed": result.sim_config.seed if result.sim_config else None,
+            "hit": result.hit,
+            "seconds": seconds,
+            "build_seconds": result.seconds,
+        },
     )
     return result
 
