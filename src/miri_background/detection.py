@@ -16,7 +16,7 @@ from astropy.table import Table
 from photutils.background import Background2D, MedianBackground
 from photutils.segmentation import detect_sources
 from photutils.utils.exceptions import NoDetectionsWarning
-from scipy.ndimage import binary_dilation
+from scipy.ndimage import binary_dilation, median_filter
 
 from miri_background import instrument as mi
 from miri_background.frozen import FrozenMap
@@ -35,9 +35,11 @@ def _background(image: np.ndarray) -> Background2D:
     )
 
 
-def smooth_background(image: np.ndarray) -> np.ndarray:
-    """A smooth model of ``image`` (DN/s): the reference for real data's combined background."""
-    return _background(image).background
+def smooth_background(image: np.ndarray, size: int = 5) -> np.ndarray:
+    """Reference for real data's combined background, DN/s: a ``size`` x ``size`` median
+    filter of ``image`` (missing pixels filled from the Background2D model first)."""
+    filled = np.where(np.isfinite(image), image, _background(image).background)
+    return median_filter(filled, size=size, mode="nearest")
 
 
 def source_segments(image: np.ndarray):

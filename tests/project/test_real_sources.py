@@ -29,16 +29,21 @@ LAYOUT = "jwst-pipeline/dev/miri/image/background"
 
 
 @pytest.fixture(scope="module")
-def mirror(tmp_path_factory, inputs):
-    """A local Artifactory layout with the 8 notebook files and the readnoise file."""
+def mirror(tmp_path_factory, inputs, run_background):
+    """A local Artifactory layout: the 8 notebook files, the readnoise file, and as FITS
+    truth this session's sigma=2 products (same ramps, same references, same jwst)."""
     if inputs.source != "simulated":
         pytest.skip("needs the built-in ramps to serve")
     root = tmp_path_factory.mktemp("bigdata")
     data = root / LAYOUT
-    data.mkdir(parents=True)
+    (data / "truth").mkdir(parents=True)
     for name, path in inputs.uncal.items():
         os.link(path, data / f"{name}.fits")
     shutil.copyfile(inputs.readnoise, data / READNOISE_NAME)
+    run = run_background[2.0]
+    for name in run.bsub:
+        shutil.copyfile(run.bsub[name], data / "truth" / f"{name}_bsub.fits")
+        shutil.copyfile(run.combined[name], data / "truth" / f"{name}_combinedbackground.fits")
     return root
 
 
