@@ -8,7 +8,7 @@ NPROC  ?= 2
 SEEDS  ?= 50
 FAULTS ?=
 
-.PHONY: setup validate test bench sensitivity specificity lint clean
+.PHONY: setup validate test bench sensitivity specificity matrix lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,10 +24,11 @@ validate: setup
 		--html=reports/pytest.html --self-contained-html; status=$$?; \
 	$(BIN)/python -m miri_background report --out reports; exit $$status
 
-## The project's own tests (simulator, cache, fetch, faults), the suite, and the sensitivity check.
+## The project's own tests (simulator, cache, fetchers, faults, report, the sensitivity
+## check; --slow runs the end-to-end ones) and the regression suite.
 test: setup lint
 	mkdir -p reports
-	$(PYTEST) tests -n $(NPROC) --junitxml=reports/junit.xml
+	$(PYTEST) tests -n $(NPROC) --slow --junitxml=reports/junit.xml
 
 lint: setup
 	$(BIN)/ruff check src tests conftest.py
@@ -40,6 +41,10 @@ sensitivity: setup
 
 specificity: setup
 	$(BIN)/python -m miri_background specificity --seeds $(SEEDS) --out reports/specificity.json
+
+## The physical checks against a list of jwst releases, each in its own venv.
+matrix: setup
+	$(BIN)/python -m miri_background.matrix --out reports/matrix.json
 
 clean:
 	rm -rf runs reports .pytest_cache

@@ -8,6 +8,7 @@ in-process patch of ``jwst.background`` takes effect).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -242,6 +243,23 @@ def jwst_log_to(path: Path):
         handler.close()
 
 
+@contextmanager
+def gc_frozen():
+    """Move the objects alive now out of the garbage collector's reach while jwst runs.
+
+    stpipe calls ``gc.collect()`` after every step; in a test process holding the loaded
+    products that full collection cost ~1 s per call (half of an image2 background call,
+    measured). ``gc.freeze`` excludes the existing objects from it; jwst's own are still
+    collected.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _call_guarded(fn: Callable, what: str):
     """Call ``fn``; turn CRDS's sys.exit into an error that says what to check."""
     try:
@@ -289,7 +307,7 @@ def _detector1_one(inputs: Inputs, name: str, cache_root: Path, use_cache: bool,
     def build(out: Path) -> None:
         from jwst.pipeline import Detector1Pipeline
 
-        with crds_for(inputs), jwst_log_to(logs / f"detector1_{name}.log"):
+        with crds_for(inputs), jwst_log_to(logs / f"detector1_{name}.log"), gc_frozen():
             _call_guarded(
                 lambda: Detector1Pipeline.call(
                     str(inputs.uncal[name]),
@@ -456,7 +474,8 @@ def _background_all(inputs, associations, out, sigma, maxiters, run_dir) -> dict
         "save_results": True,
     }
     seconds = {}
-    with crds_for(inputs), jwst_log_to(run_dir / "logs" / f"background_sigma{sigma:g}.log"):
+    log_file = run_dir / "logs" / f"background_sigma{sigma:g}.log"
+    with crds_for(inputs), jwst_log_to(log_file), gc_frozen():
         for name, asn in associations.files.items():
             t0 = time.perf_counter()
             _call_guarded(
