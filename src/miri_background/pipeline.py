@@ -144,11 +144,24 @@ def package_digest(root: Path) -> str:
     return h.hexdigest()
 
 
-@cache
 def _tree_digest(root: Path) -> str:
+    """sha256 over (relative path, sha256) of every file under ``root``.
+
+    Memoised on the files' (path, size, mtime) signature: the references (122 MB) are hashed
+    once per process, yet a file edited in place is hashed again.
+    """
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    signature = tuple(
+        (str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in files
+    )
+    return _files_digest(root, signature)
+
+
+@cache
+def _files_digest(root: Path, signature: tuple) -> str:
     h = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        h.update(str(path.relative_to(root)).encode() + file_sha256(path).encode())
+    for rel, _, _ in signature:
+        h.update(rel.encode() + file_sha256(root / rel).encode())
     return h.hexdigest()
 
 

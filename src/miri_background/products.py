@@ -92,7 +92,5 @@ def load_products(inputs, detector1, background_runs) -> Products:
         FrozenMap(bsub),
         FrozenMap(combined),
         _fits_array(truth / "background_rate.fits") if truth else None,
-        FrozenMap({n: _fits_array(truth / f"{n}_sources.fits") for n in rates})
-        if truth
-        else None,
+        FrozenMap({n: _fits_array(truth / f"{n}_sources.fits") for n in rates}) if truth else None,
     )

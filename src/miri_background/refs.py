@@ -14,7 +14,6 @@ Each file states in its DESCRIP what it models; values come from `simulate.Detec
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ from stdatamodels.jwst import datamodels
 from stdatamodels.jwst.datamodels import dqflags
 
 from miri_background import instrument as mi
-from miri_background.simulate import READNOISE_NAME, Detector, SimConfig
+from miri_background.simulate import READNOISE_NAME, Detector, SimConfig, atomic_save
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +45,7 @@ def _common_meta(model, reftype: str, description: str) -> None:
 
 
 def _save(model, path: Path) -> Path:
-    tmp = path.with_name(f".tmp{os.getpid()}.{path.name}")
-    try:
-        model.save(tmp, overwrite=True)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_save(model, path)  # reproducible bytes (meta.date stays the fixed one)
     model.close()
     return path
 

@@ -19,14 +19,19 @@ import hashlib
 import json
 import logging
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 from astropy.io import fits
 from astropy.table import Table
+from stdatamodels import DataModel
 from stdatamodels.jwst import datamodels
+from stdatamodels.jwst.datamodels import JwstDataModel
 
 from miri_background import instrument as mi
 from miri_background import scene
@@ -223,16 +228,69 @@ def ramp_fit_variance(cfg: SimConfig, det: Detector, rate: np.ndarray) -> tuple[
     return var_p, var_r
 
 
+STCAL_SNR_POWERS = (
+    (5.0, 0.0),
+    (10.0, 0.4),
+    (20.0, 1.0),
+    (50.0, 3.0),
+    (100.0, 6.0),
+    (np.inf, 10.0),
+)
+"""stcal's optimal weighting: (upper S/N limit, exponent P) of the group weights."""
+
+
+def _slope_coefficients(n: int, power: float) -> tuple[float, float]:
+    """``(sum c_i**2, sum_ij c_i c_j min(i, j))`` of stcal's weighted slope over n groups.
+
+    The slope in DN per group is ``sum_i c_i y_i`` with ``c_i = w_i (i - xbar) /
+    sum_j w_j (j - xbar)**2``, ``w_i = |(i - m) / m|**P``, ``m = (n - 1) / 2`` and ``xbar``
+    the weighted mean of i.
+    """
+    i = np.arange(n, dtype=np.float64)
+    mid = (n - 1) / 2.0
+    w = np.abs((i - mid) / mid) ** power
+    xbar = np.sum(w * i) / np.sum(w)
+    c = w * (i - xbar) / np.sum(w * (i - xbar) ** 2)
+    return float(np.sum(c**2)), float(c @ np.minimum.outer(i, i) @ c)
+
+
+def slope_variance(cfg: SimConfig, det: Detector, rate: np.ndarray) -> np.ndarray:
+    """Variance (DN/s)**2 of the slope stcal fits, which its VAR_* arrays understate.
+
+    For cumulative reads ``y_i`` with read noise ``s = RN_cds / sqrt 2`` and Poisson counts
+    (covariance ``(R t / gain) min(i, j)``, R including dark): ``var = (s**2 a_P +
+    (R t / gain) b_P) / t**2`` with ``(a_P, b_P) = _slope_coefficients(N, P)``, N =
+    ngroups - 1, and P from stcal's ``S/N = gain S / sqrt(s**2 + gain S)``, ``S = R (N - 1)
+    t``. For the sky of the built-in data (P = 3) this is 8 % above var_p + var_r.
+    """
+    n, t = cfg.ngroups - 1, mi.FRAME_TIME
+    signal = np.clip(rate + det.dark, 0.0, None)
+    read_var = det.readnoise.astype(np.float64) ** 2 / 2.0
+    counts = mi.GAIN * signal * (n - 1) * t
+    snr = counts / np.sqrt(read_var + counts)
+    var = np.empty_like(signal)
+    lower = 0.0
+    for upper, power in STCAL_SNR_POWERS:
+        sel = (snr >= lower) & (snr < upper)
+        a, b = _slope_coefficients(n, power)
+        var[sel] = (read_var[sel] * a + signal[sel] * t / mi.GAIN * b) / t**2
+        lower = upper
+    return var
+
+
 def simulate_rate(
     cfg: SimConfig, det: Detector, rate: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, ...]:
-    """Rate-level mode: ``data = R + N(0, var_p + var_r)``; bad pixels NaN (DO_NOT_USE).
+    """Rate-level mode: ``data = R + N(0, slope_variance)``; bad pixels NaN (DO_NOT_USE).
 
-    Cosmic rays are not drawn (jump detection removes the ones above threshold).
+    The variance arrays are what stcal reports (`ramp_fit_variance`); the noise drawn is the
+    scatter of stcal's slope (`slope_variance`). Cosmic rays are not drawn (jump detection
+    removes the ones above threshold).
     """
     signal = np.where(det.dead, 0.0, rate)
     var_p, var_r = ramp_fit_variance(cfg, det, signal)
-    data = signal + np.sqrt(var_p + var_r) * rng.standard_normal(signal.shape)
+    noise = np.sqrt(slope_variance(cfg, det, signal))
+    data = signal + noise * rng.standard_normal(signal.shape)
     data[det.dead | det.hot] = np.nan
     return data.astype(np.float32), var_p.astype(np.float32), var_r.astype(np.float32)
 
@@ -277,17 +335,26 @@ def set_metadata(model, cfg: SimConfig, exp: Exposure) -> None:
     m.target.proposer_name = "starfield" if exp.kind == "science" else "background"
 
 
-def _atomic_save(model_or_hdul, path: Path) -> None:
-    """Write to ``path`` via a temporary name in the same directory and os.replace."""
-    tmp = path.with_name(f".tmp{os.getpid()}.{path.name}")
+def atomic_save(model_or_hdul, path: Path) -> None:
+    """Write ``path`` reproducibly: under its own name in a private temporary directory
+    beside it, then os.replace.
+
+    Datamodels are saved with stdatamodels' base ``on_save`` hook only (file name and model
+    type): ``JwstDataModel.on_save`` would stamp ``meta.date`` (FITS DATE and the ASDF
+    tree) with the current time, so that the same seed gave different bytes. The name
+    stays the final one, so FILENAME does not carry a temporary name either.
+    """
+    tmpdir = Path(tempfile.mkdtemp(prefix=".tmp-", dir=path.parent))
+    tmp = tmpdir / path.name
     try:
         if isinstance(model_or_hdul, fits.HDUList):
-            model_or_hdul.writeto(tmp, overwrite=True)
+            model_or_hdul.writeto(tmp)
         else:
-            model_or_hdul.save(tmp, overwrite=True)
+            with mock.patch.object(JwstDataModel, "on_save", DataModel.on_save):
+                model_or_hdul.save(tmp)
         os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def simulate_exposure(
@@ -314,9 +381,9 @@ def simulate_exposure(
         cr = Table(names=("x", "y", "group", "charge_e"), dtype=(int, int, int, float))
     set_metadata(model, cfg, exp)
     model.meta.filename = path.name
-    _atomic_save(model, path)
+    atomic_save(model, path)
     model.close()
-    _atomic_save(
+    atomic_save(
         fits.HDUList([fits.PrimaryHDU(sources.astype(np.float32))]),
         out / "sim_truth" / f"{exp.name}_sources.fits",
     )
@@ -368,11 +435,9 @@ def simulate(
 def _write_truth(truth: Path, det: Detector, sc: Scene, catalogs, crs) -> None:
     from astropy.table import vstack
 
-    _atomic_save(
-        fits.HDUList([fits.PrimaryHDU(sc.background_rate)]), truth / "background_rate.fits"
-    )
+    atomic_save(fits.HDUList([fits.PrimaryHDU(sc.background_rate)]), truth / "background_rate.fits")
     bad = (det.dead * 1 + det.hot * 2).astype(np.uint8)
-    _atomic_save(fits.HDUList([fits.PrimaryHDU(bad)]), truth / "bad_pixels.fits")
+    atomic_save(fits.HDUList([fits.PrimaryHDU(bad)]), truth / "bad_pixels.fits")
     for name, tables in (("catalog", catalogs), ("cosmic_rays", crs)):
         tmp = truth / f".{name}.ecsv.tmp"
         vstack(tables).write(tmp, format="ascii.ecsv", overwrite=True)

@@ -1,0 +1,296 @@
+"""The content cache (`miri_background.cache`) and the detector1 cache key's parts.
+
+`ContentCache` is exercised with a tiny build function in temporary directories: hits,
+misses, damaged entries, failing builds and two processes racing for one key. The key
+tests change one input of `pipeline.detector1_key_parts` at a time (a step parameter, a
+byte of the input, of the readnoise override, of a reference file, of an installed
+package's source) and check that exactly that part, and so the key, changes. Installed
+packages are only ever read: the source test edits a temporary copy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import multiprocessing
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from miri_background.cache import MANIFEST, ContentCache, content_key
+from miri_background.frozen import FrozenMap
+
+# miri_background.pipeline (which imports stdatamodels and the simulator) is imported in the
+# key tests only, so that the processes the race test spawns import this module in < 1 s.
+
+PARTS = {"stage": "unit", "input": "a" * 64, "steps": {"jump": {"rejection_threshold": 10.0}}}
+PRODUCT = "product.fits"
+PAYLOAD = b"SIMPLE  =                    T" + bytes(range(256)) * 40
+"""10 270 bytes standing in for a product file."""
+
+BUILD_SECONDS = 1.0
+"""How long the racing build holds the lock: far longer than a process takes to reach it."""
+
+
+def _build(out: Path, *, count_file: Path, seconds: float = 0.0) -> None:
+    """Write the product into ``out`` and append one line per build to ``count_file``."""
+    with open(count_file, "a", encoding="utf-8") as f:
+        f.write(f"{out.name}\n")
+    time.sleep(seconds)
+    (out / PRODUCT).write_bytes(PAYLOAD)
+
+
+def _builds(count_file: Path) -> int:
+    return len(count_file.read_text().splitlines()) if count_file.is_file() else 0
+
+
+@pytest.fixture
+def cache(tmp_path) -> ContentCache:
+    return ContentCache(tmp_path / "cache")
+
+
+@pytest.fixture
+def count_file(tmp_path) -> Path:
+    return tmp_path / "builds.txt"
+
+
+@pytest.fixture
+def build(count_file):
+    return functools.partial(_build, count_file=count_file)
+
+
+def test_cache_second_call_is_hit(cache, build, count_file):
+    """A second call with the same parts reuses the entry without building."""
+    first = cache.get_or_build("unit", PARTS, build)
+    second = cache.get_or_build("unit", PARTS, build)
+    assert (first.hit, first.reason) == (False, "not cached")
+    assert second.hit, f"second call was a miss: {second.reason}"
+    assert second.path == first.path
+    assert (second.path / PRODUCT).read_bytes() == PAYLOAD
+    assert _builds(count_file) == 1, f"expected 1 build, got {_builds(count_file)}"
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {**PARTS, "input": "b" * 64},
+        {**PARTS, "steps": {"jump": {"rejection_threshold": 10.5}}},
+        {**PARTS, "references": "c" * 64},
+    ],
+    ids=["input-digest", "nested-step-parameter", "added-part"],
+)
+def test_cache_changed_parts_miss(cache, build, count_file, changed):
+    """Parts that differ anywhere (even deep in a nested dict) give a new entry."""
+    first = cache.get_or_build("unit", PARTS, build)
+    other = cache.get_or_build("unit", changed, build)
+    assert not other.hit, "changed parts were served from the old entry"
+    assert other.key != first.key
+    assert other.path != first.path
+    assert _builds(count_file) == 2, f"expected 2 builds, got {_builds(count_file)}"
+    assert cache.get_or_build("unit", PARTS, build).hit, "the first entry did not survive"
+
+
+def _truncate(entry: Path) -> None:
+    path = entry / PRODUCT
+    path.write_bytes(path.read_bytes()[: len(PAYLOAD) // 2])
+
+
+def _flip_byte(entry: Path) -> None:
+    path = entry / PRODUCT
+    data = bytearray(path.read_bytes())
+    data[100] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _garble_manifest(entry: Path) -> None:
+    (entry / MANIFEST).write_text('{"files": ')
+
+
+DAMAGE = {
+    "truncated-file": (_truncate, rf"{PRODUCT} is {len(PAYLOAD) // 2} bytes, manifest says "),
+    "flipped-byte": (_flip_byte, rf"{PRODUCT} sha256 differs from manifest"),
+    "deleted-file": (lambda e: (e / PRODUCT).unlink(), rf"{PRODUCT} missing"),
+    "deleted-manifest": (lambda e: (e / MANIFEST).unlink(), r"manifest unreadable"),
+    "garbled-manifest": (_garble_manifest, r"manifest unreadable \(JSONDecodeError\)"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE), ids=list(DAMAGE))
+def test_cache_damaged_entry_is_rebuilt(cache, build, count_file, caplog, damage):
+    """A damaged entry is detected on the next call, logged with the reason, and rebuilt."""
+    damage_entry, reason = DAMAGE[damage]
+    entry = cache.get_or_build("unit", PARTS, build).path
+    damage_entry(entry)
+    with caplog.at_level(logging.INFO, logger="miri_background.cache"):
+        again = cache.get_or_build("unit", PARTS, build)
+    assert not again.hit, f"damaged entry ({damage}) was served as a hit"
+    misses = [r.getMessage() for r in caplog.records if "cache miss" in r.getMessage()]
+    assert len(misses) == 1, f"expected one 'cache miss' log line, got {misses}"
+    assert re.search(reason, misses[0]), f"log line {misses[0]!r} does not say {reason!r}"
+    assert (again.path / PRODUCT).read_bytes() == PAYLOAD, "rebuilt product differs"
+    assert cache.get_or_build("unit", PARTS, build).hit, "rebuilt entry is not a hit"
+    assert _builds(count_file) == 2
+
+
+def test_cache_failed_build_leaves_nothing(cache, count_file):
+    """A build that raises propagates the error and leaves no entry and no temporary dir."""
+
+    def failing(out: Path) -> None:
+        (out / PRODUCT).write_bytes(PAYLOAD[:10])
+        raise RuntimeError("detector1 crashed half-way")
+
+    with pytest.raises(RuntimeError, match="crashed half-way"):
+        cache.get_or_build("unit", PARTS, failing)
+    left = sorted(p.name for p in (cache.root / "unit").iterdir() if not p.name.endswith(".lock"))
+    assert left == [], f"a failed build left {left} in the cache"
+    retry = cache.get_or_build("unit", PARTS, functools.partial(_build, count_file=count_file))
+    assert not retry.hit and (retry.path / PRODUCT).read_bytes() == PAYLOAD
+
+
+def test_cache_disabled_rebuilds(tmp_path, build, count_file):
+    """``--no-cache`` (enabled=False) rebuilds an entry that a normal call would reuse."""
+    ContentCache(tmp_path / "cache").get_or_build("unit", PARTS, build)
+    again = ContentCache(tmp_path / "cache", enabled=False).get_or_build("unit", PARTS, build)
+    assert not again.hit and again.reason == "cache disabled (--no-cache)"
+    assert _builds(count_file) == 2
+
+
+def _race(root: str, count_file: str, barrier, results) -> None:
+    """One contender: wait for the other, then ask for the same key."""
+    barrier.wait(timeout=60)
+    entry = ContentCache(Path(root)).get_or_build(
+        "unit",
+        PARTS,
+        functools.partial(_build, count_file=Path(count_file), seconds=BUILD_SECONDS),
+    )
+    results.put(entry.hit)
+
+
+def test_cache_concurrent_processes_build_once(tmp_path, count_file):
+    """Two processes released together on one key: one builds, the other waits and hits."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    args = (str(tmp_path / "cache"), str(count_file), barrier, results)
+    procs = [ctx.Process(target=_race, args=args) for _ in range(2)]
+    for p in procs:
+        p.start()
+    hits = sorted(results.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    assert _builds(count_file) == 1, (
+        f"expected 1 build of the shared key, got {_builds(count_file)}: "
+        f"{count_file.read_text().splitlines()}"
+    )
+    assert hits == [False, True], f"expected one miss and one hit, got hits={hits}"
+
+
+# --- detector1 key parts -------------------------------------------------------------------
+
+
+def _flip_file_byte(path: Path, offset: int = -1000) -> None:
+    """Invert one byte of ``path`` in place (default: 1000 bytes before the end)."""
+    with open(path, "r+b") as f:
+        f.seek(offset, 2 if offset < 0 else 0)
+        pos = f.tell()
+        byte = f.read(1)
+        f.seek(pos)
+        f.write(bytes([byte[0] ^ 0xFF]))
+
+
+@pytest.fixture
+def tmp_inputs(inputs, tmp_path):
+    """The session inputs with the first uncal, the readnoise override and a one-file CRDS
+    reference tree copied to ``tmp_path``, so that a test may edit them."""
+    name = next(iter(inputs.uncal))
+    uncal = Path(shutil.copy(inputs.uncal[name], tmp_path / inputs.uncal[name].name))
+    readnoise = Path(shutil.copy(inputs.readnoise, tmp_path / inputs.readnoise.name))
+    gain = next((inputs.crds_root / "references").rglob("*gain*.fits"))
+    crds = tmp_path / "crds"
+    (crds / "references").mkdir(parents=True)
+    shutil.copy(gain, crds / "references" / gain.name)
+    return dataclasses.replace(
+        inputs, uncal=FrozenMap({name: uncal}), readnoise=readnoise, crds_root=crds
+    )
+
+
+@pytest.fixture(scope="module")
+def stpipe_copy(tmp_path_factory) -> Path:
+    """A temporary copy of the installed stpipe package (source only, no __pycache__)."""
+    import stpipe
+
+    src = Path(stpipe.__file__).parent
+    dst = tmp_path_factory.mktemp("site") / "stpipe"
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+    return dst
+
+
+def test_package_digest_of_copy_matches_install(stpipe_copy):
+    """The digest depends on the files, not on where the package lives."""
+    import stpipe
+
+    from miri_background import pipeline
+
+    installed = pipeline.package_digest(Path(stpipe.__file__).parent)
+    assert pipeline.package_digest(stpipe_copy) == installed
+
+
+def _change_step_parameter(inputs, monkeypatch, stpipe_copy):
+    from miri_background import pipeline
+
+    steps = {k: dict(v) for k, v in pipeline.DETECTOR1_STEPS.items()}
+    steps["jump"]["rejection_threshold"] = 11.0
+    monkeypatch.setattr(pipeline, "DETECTOR1_STEPS", FrozenMap(steps))
+
+
+def _change_source(inputs, monkeypatch, stpipe_copy):
+    _flip_file_byte(stpipe_copy / "step.py", offset=2000)
+
+
+CHANGES = {
+    "nothing": (lambda *a: None, set()),
+    "step-parameter": (_change_step_parameter, {"steps"}),
+    "input-byte": (lambda i, m, s: _flip_file_byte(next(iter(i.uncal.values()))), {"input"}),
+    "readnoise-byte": (lambda i, m, s: _flip_file_byte(i.readnoise), {"steps"}),
+    "reference-byte": (
+        lambda i, m, s: _flip_file_byte(next((i.crds_root / "references").iterdir())),
+        {"references"},
+    ),
+    "stpipe-source-byte": (_change_source, {"software"}),
+}
+
+
+@pytest.mark.parametrize(
+    "change",
+    list(CHANGES),
+    ids=list(CHANGES),
+)
+def test_detector1_key_changes_with(change, tmp_inputs, stpipe_copy, monkeypatch):
+    """Changing one thing detector1 depends on changes that key part, and only that one.
+
+    The installed stpipe is replaced in the fingerprint by the digest of a temporary copy,
+    which the ``stpipe-source-byte`` case edits; ``nothing`` checks that the key is stable.
+    """
+    from miri_background import pipeline
+
+    real = pipeline.software_fingerprint()
+    monkeypatch.setattr(
+        pipeline,
+        "software_fingerprint",
+        lambda: {**real, "stpipe": pipeline.package_digest(stpipe_copy)},
+    )
+    name = next(iter(tmp_inputs.uncal))
+    before = pipeline.detector1_key_parts(tmp_inputs, name)
+    apply, expected = CHANGES[change]
+    apply(tmp_inputs, monkeypatch, stpipe_copy)
+    after = pipeline.detector1_key_parts(tmp_inputs, name)
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    assert changed == expected, f"{change}: parts that changed {changed}, expected {expected}"
+    assert (content_key(after) != content_key(before)) == bool(expected), (
+        f"{change}: key {'kept' if expected else 'changed'} "
+        f"({content_key(before)[:12]} -> {content_key(after)[:12]})"
+    )
