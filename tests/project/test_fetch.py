@@ -190,13 +190,16 @@ def server():
 
 @pytest.fixture
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-    """Give every manifest file a small FITS payload; the manifest records their checksums.
+    """Give every input file of the manifest a small FITS payload; the manifest records their
+    checksums.
 
-    The package manifest is replaced by a copy with each payload's size and sha256.
+    The package manifest is replaced by a copy of its input entries (truth files are fetched
+    only with --bigdata truth checks) with each payload's size and sha256.
     """
     payloads = {}
     entries = []
-    for index, remote in enumerate(fetch.load_manifest()):
+    inputs = [remote for remote in fetch.load_manifest() if remote.role != "truth"]
+    for index, remote in enumerate(inputs):
         payload = payloads[remote.name] = fits_bytes(index)
         entries.append(
             dataclasses.asdict(remote) | {"size": len(payload), "sha256": sha256(payload)}
@@ -230,6 +233,7 @@ def test_manifest_lists_the_notebook_files() -> None:
         "science": 4,
         "background": 4,
         "readnoise": 1,
+        "truth": 8,
     }
     by_name = {remote.name: remote for remote in manifest}
     seq1 = by_name["starfield_med_seq1_MIRIMAGE_F770Wexp1.fits"]

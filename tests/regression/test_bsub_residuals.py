@@ -16,6 +16,11 @@ from miri_background import metrics
 from miri_background.ids import CLIPPING_SIGMAS, region_params, seq_params, sigma_params
 from miri_background.pixelsets import APERTURE_RADIUS
 
+UNRESOLVED_ALLOWANCE = 0.01
+"""DN/s, real data only: stars under the 3-sigma detection limit stay in the sky set and
+raise its mean (measured +0.004 DN/s when the built-in data are run as real data); 0.01 is
+1/16 of the 0.16 DN/s a 1 % background error gives."""
+
 
 def _noise(products, name, sigma, k, clip):
     """Per-pixel noise of bsub = science - combined, DN/s (see the module docstring)."""
@@ -30,16 +35,19 @@ def test_bsub_sky_mean_is_zero(products, pixel_sets, expected_science, name, sig
     """Mean of (bsub - expected) over sky pixels within 4.75 standard errors of 0.
 
     Standard error: robust std / sqrt(n) (n ~ 1e5-6e5 pixels, so ~0.001 DN/s); false alarm
-    2e-6. A combined background 1 % high (0.16 DN/s) is > 100 standard errors off.
+    2e-6. A combined background 1 % high (0.16 DN/s) is > 100 standard errors off. Real
+    data add `UNRESOLVED_ALLOWANCE`: their sky set comes from detection, which leaves the
+    faintest stars in it.
     """
     sky = pixel_sets.sky[region]
     resid = products.bsub[sigma][name].data[sky] - expected_science[name][sky]
     mean, se = float(np.mean(resid)), metrics.robust_std(resid) / np.sqrt(resid.size)
     bound = metrics.z_bound()
-    assert abs(mean) <= bound * se, (
+    allowance = 0.0 if pixel_sets.from_truth else UNRESOLVED_ALLOWANCE
+    assert abs(mean) <= bound * se + allowance, (
         f"{name} {region} sky ({resid.size} pixels), sigma={sigma:g}: expected mean 0 DN/s, "
         f"got {mean:+.5f} DN/s, {mean / se:+.1f} sigma (standard error {se:.5f} DN/s, "
-        f"bound {bound:.2f})"
+        f"bound {bound:.2f}, + {allowance} DN/s for undetected sources)"
     )
 
 
