@@ -7,6 +7,7 @@ PYTEST := $(BIN)/python -m pytest
 NPROC  ?= 2
 SEEDS  ?= 50
 FAULTS ?=
+RELEASES ?= 1.16.1 1.18.1 1.20.2 2.0.1 3.0.0
 
 .PHONY: setup validate test bench sensitivity specificity matrix lint clean
 
@@ -44,7 +45,7 @@ specificity: setup
 
 ## The physical checks against a list of jwst releases, each in its own venv.
 matrix: setup
-	$(BIN)/python -m miri_background.matrix --out reports/matrix.json
+	$(BIN)/python -m miri_background matrix --releases $(RELEASES) --out reports/matrix.json
 
 clean:
 	rm -rf runs reports .pytest_cache

@@ -1,4 +1,5 @@
-"""Command line: ``python -m miri_background {simulate,report,bench,sensitivity,specificity}``."""
+"""Command line: ``python -m miri_background <command>``: simulate, report, bench, matrix,
+sensitivity, specificity."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 COMMANDS = {
     "report": "write reports/report.html and summary.json from the latest run",
     "bench": "time cold / warm runs and stages, write reports/bench.json",
+    "matrix": "the physical checks against jwst releases, write reports/matrix.json",
     "sensitivity": "run the suite once per injected fault, write reports/sensitivity.json",
     "specificity": "run the physical checks over many seeds, write reports/specificity.json",
 }

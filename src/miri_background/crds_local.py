@@ -32,11 +32,12 @@ NOT_APPLICABLE = tuple(
         "superbias ipc reset rscd refpix sirskernel emicorr trapdensity trappars persat "
         "pictureframe flat pastasoss bkg wavelengthrange area photom distortion filteroffset "
         "specwcs regions camera collimator disperser fore fpa ifufore ifupost ifuslicer msa "
-        "ote apcorr drizpars abvegaoffset psfmask"
+        "ote apcorr drizpars abvegaoffset psfmask wfssbkg"
     ).split()
 )
 """Types the default MIRI detector1 / image2 paths may ask about; the simulation does not
-model them, so their steps skip (refpix and the MIRI-specific ones need no file here)."""
+model them, so their steps skip (refpix and the MIRI-specific ones need no file here).
+jwst 1.16 image2 asks for ``wfssbkg`` where later releases ask for ``bkg``."""
 
 PARS_TYPES = tuple(
     f"pars-{s}"

@@ -48,7 +48,8 @@ def source_segments(image: np.ndarray):
     residual = np.where(np.isfinite(image), image - bkg.background, 0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoDetectionsWarning)
-        return detect_sources(residual, NSIGMA * bkg.background_rms, n_pixels=NPIXELS), residual
+        # npixels positional: photutils 3 calls it n_pixels, photutils < 3 npixels
+        return detect_sources(residual, NSIGMA * bkg.background_rms, NPIXELS), residual
 
 
 def pixel_sets_from_data(products):

@@ -273,6 +273,16 @@ def gc_frozen():
         gc.unfreeze()
 
 
+@cache
+def call_options() -> dict:
+    """``configure_log=False`` where stpipe's ``Step.call`` takes it (stpipe >= 1.0); the
+    stpipe of jwst 1.16 (0.7) validates it as an unknown step parameter and fails."""
+    from stpipe import Step
+
+    code = Step.call.__func__.__code__
+    return {"configure_log": False} if "configure_log" in code.co_consts else {}
+
+
 def _call_guarded(fn: Callable, what: str):
     """Call ``fn``; turn CRDS's sys.exit into an error that says what to check."""
     try:
@@ -326,7 +336,7 @@ def _detector1_one(inputs: Inputs, name: str, cache_root: Path, use_cache: bool,
                     str(inputs.uncal[name]),
                     output_dir=str(out),
                     save_results=True,
-                    configure_log=False,
+                    **call_options(),
                     steps=detector1_steps(inputs),
                 ),
                 f"detector1 on {name}",
@@ -496,7 +506,7 @@ def _background_all(inputs, associations, out, sigma, maxiters, run_dir) -> dict
                     str(asn),
                     output_dir=str(out),
                     save_results=False,
-                    configure_log=False,
+                    **call_options(),
                     steps=steps,
                 ),
                 f"image2 background on {name} (sigma={sigma:g})",
