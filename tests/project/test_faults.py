@@ -262,6 +262,7 @@ def test_sensitivity_statuses_on_a_mini_suite(tmp_path, fault_file):
     """
     suite = tmp_path / "suite"
     suite.mkdir()
+    (suite / "pytest.ini").write_text("[pytest]\n")  # rootdir = suite: short node ids
     (suite / "conftest.py").write_text('pytest_plugins = ("miri_background.plugin",)\n')
     (suite / "test_mini.py").write_text(MINI_SUITE)
     args = SimpleNamespace(
