@@ -54,6 +54,8 @@ from pathlib import Path
 
 import numpy as np
 
+from miri_background.cache import write_json_atomic
+
 SUITE = ("-m", "pytest", "-p", "no:cacheprovider")
 QUIET_LOAD = 1.5
 """1-minute load average above which timings are flagged as taken on a busy machine."""
@@ -520,10 +522,7 @@ def run(args) -> int:
         "figures": [asdict(f) | {"status": f.status} for f in figs],
         "misses": [f.name for f in figs if f.status == "MISS"],
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = args.out.with_name(f".tmp{os.getpid()}.{args.out.name}")
-    tmp_out.write_text(json.dumps(report, indent=1))
-    os.replace(tmp_out, args.out)
+    write_json_atomic(args.out, report)
     print(format_stages(runs))
     print(format_table(figs))
     print(

@@ -41,6 +41,15 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def write_json_atomic(path: Path, data) -> Path:
+    """Write ``data`` as indented JSON to ``path`` via a temporary sibling and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp{os.getpid()}.{path.name}")
+    tmp.write_text(json.dumps(data, indent=1, default=str))
+    os.replace(tmp, path)
+    return path
+
+
 def content_key(parts: dict) -> str:
     """sha256 of ``json.dumps(parts, sort_keys=True)``: the cache key of those parts."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()

@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from miri_background import metrics
+from miri_background.cache import write_json_atomic
 from miri_background.simulate import SCIENCE_NAMES
 
 RELEASES = ("1.16.1", "1.18.1", "1.20.2", "2.0.1", "3.0.0")
@@ -258,7 +259,7 @@ def run_release(release: str, args, project: Path) -> dict:
         result["error"] = next(iter(result["errors"]), None) or result["run"]["log_tail"]
     elif result["verdict"] == "not installed":
         result["error"] = setup["error"]
-    _write_json(here / "result.json", result)
+    write_json_atomic(here / "result.json", result)
     print(f"[matrix] {release}: {result['verdict']}", flush=True)
     return result
 
@@ -377,13 +378,6 @@ def compare_with_reference(result: dict, reference: dict | None) -> dict:
     } | ({"error": f"nothing compared: {errors[0]}"} if not good and errors else {})
 
 
-def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp{os.getpid()}.{path.name}")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    os.replace(tmp, path)
-
-
 def _row(r: dict) -> str:
     diff = r.get("combined_vs_reference", {})
     if diff.get("max_abs") is not None:
@@ -415,14 +409,14 @@ def run(args) -> int:
     for release, result in results.items():
         if release != args.reference:
             result["combined_vs_reference"] = compare_with_reference(result, reference)
-            _write_json(args.root / release / "result.json", result)
+            write_json_atomic(args.root / release / "result.json", result)
     report = {
         "releases": args.releases,
         "reference": args.reference,
         "reference_result": None if args.reference in results else reference,
         "results": results,
     }
-    _write_json(args.out, report)
+    write_json_atomic(args.out, report)
     print(f"{'jwst':>8}  {'verdict':<13} {'passed':>9}  sigma=2 combined vs {args.reference}")
     for r in results.values():
         print(_row(r))

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from miri_background.cache import write_json_atomic
+
 DATA_SOURCES = ("simulated", "artifactory", "box", "dir:PATH")
 
 
@@ -158,9 +160,7 @@ def record_stage(config, stage: str, value: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = json.loads(path.read_text()) if path.is_file() else {}
     data[stage] = value
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    os.replace(tmp, path)
+    write_json_atomic(path, data)
 
 
 _OUTCOMES: list[dict] = []

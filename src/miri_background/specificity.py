@@ -9,7 +9,6 @@ no failure at all (P(any) <= 5 %).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -18,6 +17,8 @@ import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
+
+from miri_background.cache import write_json_atomic
 
 FIRST_SEED = 1000
 
@@ -108,10 +109,7 @@ def run(args) -> int:
         "runs": results,
         "verdict": "pass" if not per_test and not errors else "fail",
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = args.out.with_suffix(".tmp")
-    tmp_out.write_text(json.dumps(report, indent=1))
-    os.replace(tmp_out, args.out)
+    write_json_atomic(args.out, report)
     print(
         f"specificity: {len(results)} seeds, {report['runs_with_failures']} with failures, "
         f"{len(errors)} errored; per test: {dict(per_test) or 'none'} -> {args.out}"
