@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from miri_background import fetch
+from miri_background.download import FetchError
 from miri_background.frozen import FrozenMap
 from miri_background.pipeline import Inputs
 from miri_background.simulate import READNOISE_NAME
@@ -37,7 +38,7 @@ def real_inputs(config, data_source: str, dest: Path) -> Inputs:
             files = fetch.fetch_box(dest)
         else:
             files = fetch.from_directory(data_source.removeprefix("dir:"))
-    except fetch.FetchError as exc:
+    except FetchError as exc:
         raise pytest.UsageError(f"--data-source {data_source}: {exc}") from exc
     readnoise = files.pop(READNOISE_NAME, None)
     uncal = {Path(name).name.removesuffix(".fits"): Path(path) for name, path in files.items()}
@@ -59,5 +60,5 @@ def artifactory_truth(config, dest: Path) -> dict[str, Path]:
             inputs_root=(config.getini("inputs_root") or ["jwst-pipeline"])[0],
             roles=("truth",),
         )
-    except fetch.FetchError as exc:
+    except FetchError as exc:
         pytest.fail(f"truth from Artifactory: {exc}")

@@ -1,4 +1,4 @@
-"""Offline tests of `miri_background.fetch` against a local HTTP server that injects faults.
+"""Offline tests of `fetch`, `download` and `manifest` against a local fault-injecting server.
 
 Each failure case checks two things: the `FetchError` says what went wrong, and the
 destination directory holds no partial or unverified file afterwards.
@@ -25,8 +25,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from miri_background import fetch
-from miri_background.fetch import FetchError, RetryPolicy
+from miri_background import fetch, manifest
+from miri_background.download import FetchError, RetryPolicy, download
 
 STALL_SECONDS = 5.0
 """How long a stalled response waits; the fixture releases it when the test ends."""
@@ -198,22 +198,22 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
     """
     payloads = {}
     entries = []
-    inputs = [remote for remote in fetch.load_manifest() if remote.role != "truth"]
+    inputs = [remote for remote in manifest.load_manifest() if remote.role != "truth"]
     for index, remote in enumerate(inputs):
         payload = payloads[remote.name] = fits_bytes(index)
         entries.append(
             dataclasses.asdict(remote) | {"size": len(payload), "sha256": sha256(payload)}
         )
-    manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps(entries))
-    monkeypatch.setattr(fetch, "MANIFEST_PATH", manifest)
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(entries))
+    monkeypatch.setattr(manifest, "MANIFEST_PATH", path)
     return payloads
 
 
 @pytest.fixture
 def artifactory(server: FaultServer, served: dict[str, bytes]) -> str:
     """Serve the payloads in the Artifactory layout; return the TEST_BIGDATA URL."""
-    for remote in fetch.load_manifest():
+    for remote in manifest.load_manifest():
         path = f"/artifactory/jwst-pipeline/dev/{remote.artifactory_path}"
         server.routes[path] = Route(served[remote.name])
     return f"{server.url}/artifactory"
@@ -228,14 +228,14 @@ def dest_dir(tmp_path: Path) -> Path:
 
 
 def test_manifest_lists_the_notebook_files() -> None:
-    manifest = fetch.load_manifest()
-    assert Counter(remote.role for remote in manifest) == {
+    files = manifest.load_manifest()
+    assert Counter(remote.role for remote in files) == {
         "science": 4,
         "background": 4,
         "readnoise": 1,
         "truth": 8,
     }
-    by_name = {remote.name: remote for remote in manifest}
+    by_name = {remote.name: remote for remote in files}
     seq1 = by_name["starfield_med_seq1_MIRIMAGE_F770Wexp1.fits"]
     assert seq1.box_id == "4i7z7q24rotc52m6bcr5ymekt2whuwto"
     assert seq1.artifactory_path == f"miri/image/background/{seq1.name}"
@@ -268,7 +268,7 @@ def _write_manifest(tmp_path: Path, **changes: object) -> Path:
 def test_manifest_rejects_name_escaping_the_data_dir(tmp_path: Path, name: str) -> None:
     path = _write_manifest(tmp_path, name=name)
     with pytest.raises(ValueError, match=re.escape(f"entry 0 ({name!r}): name must")):
-        fetch.load_manifest(path)
+        manifest.load_manifest(path)
 
 
 @pytest.mark.parametrize(
@@ -289,19 +289,19 @@ def test_manifest_rejects_bad_field(
 ) -> None:
     path = _write_manifest(tmp_path, **changes)
     with pytest.raises(ValueError, match=re.escape(f"entry 0 ('a.fits'): {message}")):
-        fetch.load_manifest(path)
+        manifest.load_manifest(path)
 
 
 def test_manifest_rejects_repeated_name(tmp_path: Path) -> None:
     path = _write_manifest(tmp_path)
     path.write_text(json.dumps(json.loads(path.read_text()) * 2))
     with pytest.raises(ValueError, match="names listed more than once: a.fits"):
-        fetch.load_manifest(path)
+        manifest.load_manifest(path)
 
 
 @pytest.mark.parametrize("name", ["a.fits", "sub/a.fits"], ids=["file", "subdir"])
 def test_safe_member_path_accepts_relative_name(tmp_path: Path, name: str) -> None:
-    assert fetch.safe_member_path(tmp_path, name) == tmp_path.resolve() / name
+    assert manifest.safe_member_path(tmp_path, name) == tmp_path.resolve() / name
 
 
 @pytest.mark.parametrize(
@@ -311,7 +311,7 @@ def test_safe_member_path_accepts_relative_name(tmp_path: Path, name: str) -> No
 )
 def test_safe_member_path_rejects_escape(tmp_path: Path, name: str) -> None:
     with pytest.raises(ValueError, match=re.escape(f"{name!r} must be a relative path")):
-        fetch.safe_member_path(tmp_path, name)
+        manifest.safe_member_path(tmp_path, name)
 
 
 def test_safe_member_path_rejects_symlink_out(tmp_path: Path) -> None:
@@ -319,7 +319,7 @@ def test_safe_member_path_rejects_symlink_out(tmp_path: Path) -> None:
     data.mkdir()
     (data / "link.fits").symlink_to(tmp_path / "outside.fits")
     with pytest.raises(ValueError, match="resolves to .*outside.fits, which is not"):
-        fetch.safe_member_path(data, "link.fits")
+        manifest.safe_member_path(data, "link.fits")
 
 
 def test_retry_policy_defaults() -> None:
@@ -404,7 +404,7 @@ def test_download_failure_leaves_nothing(
     if fault != "missing":
         server.routes["/files/a.fits"] = Route(GOOD, fault)
     with pytest.raises(FetchError, match=re.escape(message)) as failure:
-        fetch.download(f"{server.url}/files/a.fits", dest_dir / "a.fits", **expected)
+        download(f"{server.url}/files/a.fits", dest_dir / "a.fits", **expected)
     assert "a.fits" in str(failure.value)
     assert server.hits["/files/a.fits"] == hits
     assert listing(dest_dir) == []
@@ -420,7 +420,7 @@ def test_download_times_out_on_stall(
 ) -> None:
     server.routes["/files/a.fits"] = Route(GOOD, fault)
     with pytest.raises(FetchError, match=re.escape(f"{message} (gave up after 2 attempt")):
-        fetch.download(f"{server.url}/files/a.fits", dest_dir / "a.fits")
+        download(f"{server.url}/files/a.fits", dest_dir / "a.fits")
     assert server.hits["/files/a.fits"] == 2
     assert listing(dest_dir) == []
 
@@ -440,7 +440,7 @@ def test_download_succeeds(
 ) -> None:
     server.routes["/files/a.fits"] = Route(GOOD, fault)
     server.routes["/moved/a.fits"] = Route(location="/files/a.fits", fault="redirect")
-    dest = fetch.download(f"{server.url}{path}", dest_dir / "a.fits", expected_sha256=sha256(GOOD))
+    dest = download(f"{server.url}{path}", dest_dir / "a.fits", expected_sha256=sha256(GOOD))
     assert dest.read_bytes() == GOOD
     assert server.hits == {path: 1} | {"/files/a.fits": hits}
     assert listing(dest_dir) == ["a.fits"]
@@ -450,7 +450,7 @@ def test_download_retries_after_stall(
     server: FaultServer, dest_dir: Path, stall_timeout: None
 ) -> None:
     server.routes["/files/a.fits"] = Route(GOOD, "stall-once")
-    fetch.download(f"{server.url}/files/a.fits", dest_dir / "a.fits")
+    download(f"{server.url}/files/a.fits", dest_dir / "a.fits")
     assert (dest_dir / "a.fits").read_bytes() == GOOD
     assert server.hits["/files/a.fits"] == 2
 
@@ -459,7 +459,7 @@ def test_failed_download_keeps_previous_file(server: FaultServer, dest_dir: Path
     (dest_dir / "a.fits").write_bytes(OTHER)
     server.routes["/files/a.fits"] = Route(GOOD, "html-page")
     with pytest.raises(FetchError, match="not a FITS file"):
-        fetch.download(f"{server.url}/files/a.fits", dest_dir / "a.fits")
+        download(f"{server.url}/files/a.fits", dest_dir / "a.fits")
     assert listing(dest_dir) == ["a.fits"]
     assert (dest_dir / "a.fits").read_bytes() == OTHER
 
@@ -474,7 +474,7 @@ def test_download_backs_off_exponentially(
     server.routes["/files/a.fits"] = Route(GOOD, "server-error")
     start = time.monotonic()
     with pytest.raises(FetchError, match=re.escape("HTTP 500 Internal Server Error (gave up")):
-        fetch.download(f"{server.url}/files/a.fits", dest_dir / "a.fits")
+        download(f"{server.url}/files/a.fits", dest_dir / "a.fits")
     waited = time.monotonic() - start
     assert re.findall(r"retrying in (\S+) s", caplog.text) == ["0.05", "0.10"]
     assert waited >= 0.15, f"waited {waited:.3f} s between attempts, expected >= 0.15 s"
@@ -484,7 +484,7 @@ def test_download_file_mode_follows_umask(server: FaultServer, dest_dir: Path) -
     umask = os.umask(0o022)
     os.umask(umask)
     server.routes["/files/a.fits"] = Route(GOOD)
-    dest = fetch.download(f"{server.url}/files/a.fits", dest_dir / "a.fits")
+    dest = download(f"{server.url}/files/a.fits", dest_dir / "a.fits")
     assert oct(dest.stat().st_mode & 0o777) == oct(0o666 & ~umask)
 
 
@@ -495,7 +495,7 @@ def test_credentials_and_query_kept_out_of_messages(
     url = server.url.replace("//", "//reader:s3cret@") + "/private/a.fits?token=abc123"
     clean = f"{server.url}/private/a.fits"
     with pytest.raises(FetchError, match=re.escape(f"{clean}: HTTP 500")) as failure:
-        fetch.download(url, dest_dir / "a.fits")
+        download(url, dest_dir / "a.fits")
     assert server.authorization["/private/a.fits"] == "Basic cmVhZGVyOnMzY3JldA=="
     assert f"from {clean} (attempt 1 of 3); retrying" in caplog.text
     shown = str(failure.value) + caplog.text
@@ -511,7 +511,7 @@ def test_fetch_artifactory_downloads_then_reuses(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv("TEST_BIGDATA", artifactory)
-    caplog.set_level(logging.INFO, logger=fetch.__name__)
+    caplog.set_level(logging.INFO, logger="miri_background")
     fetched = fetch.fetch_artifactory(dest_dir)
     assert list(fetched) == list(served)
     assert {name: path.read_bytes() for name, path in fetched.items()} == served
@@ -582,7 +582,7 @@ def test_fetch_artifactory_from_local_mirror(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     mirror = tmp_path / "mirror"
-    for remote in fetch.load_manifest():
+    for remote in manifest.load_manifest():
         source = mirror / "jwst-pipeline" / "stable" / remote.artifactory_path
         source.parent.mkdir(parents=True, exist_ok=True)
         source.write_bytes(served[remote.name])
@@ -647,7 +647,7 @@ def test_fetch_box(
     monkeypatch: pytest.MonkeyPatch,
     via: str,
 ) -> None:
-    notebook = [remote for remote in fetch.load_manifest() if remote.box_id is not None]
+    notebook = [remote for remote in manifest.load_manifest() if remote.box_id is not None]
     for remote in notebook:
         server.routes[f"/box/{remote.box_id}.fits"] = Route(served[remote.name])
     base_url = f"{server.url}/box/"
@@ -664,7 +664,7 @@ def test_fetch_box(
 
 
 def _notebook_names() -> list[str]:
-    return [r.name for r in fetch.load_manifest() if r.role in fetch.NOTEBOOK_ROLES]
+    return [r.name for r in manifest.load_manifest() if r.role in manifest.NOTEBOOK_ROLES]
 
 
 def test_from_directory_finds_notebook_files(served: dict[str, bytes], tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from filelock import FileLock
 
-from miri_background import report
+from miri_background import report, report_figures, report_products
 from miri_background.__main__ import main
 from miri_background.instrument import region_masks
 
@@ -165,7 +165,7 @@ def test_report_is_self_contained_and_small(built_report):
 
 def test_report_without_truth_uses_the_notebook_star(products):
     """Real data (no truth catalog): the notebook's (615, 317) and the imager's pixels."""
-    sky, star = report.pixels_of_interest(products, None)
+    sky, star = report_products.pixels_of_interest(products, None)
     assert (star["x"], star["y"], star["exposure"]) == (615, 317, None)
     np.testing.assert_array_equal(sky["mask"], region_masks()["imager"])
 
@@ -281,4 +281,4 @@ def test_report_cli_needs_a_run(tmp_path, capsys):
 
 def test_block_mean_ignores_nan():
     a = np.array([[1.0, 3.0, np.nan, np.nan], [np.nan, 5.0, np.nan, np.nan]])
-    np.testing.assert_array_equal(report.block_mean(a), [[3.0, np.nan]])
+    np.testing.assert_array_equal(report_figures.block_mean(a), [[3.0, np.nan]])
