@@ -163,6 +163,8 @@ def write_report(run_dir: Path, out: Path, *, truth: Path | None = None) -> dict
             "exposures": {n: r["stats"] for n, r in residuals.items()},
         }
         figures = all_figures(products, residuals, star, NOTEBOOK_SIGMA)
+    if (out / "matrix.json").is_file():
+        summary["matrix"] = matrix_rows(out / "matrix.json")
     summary["timings_s"]["report"] = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     page = render_html(summary, tests["groups"], figures)
@@ -170,6 +172,37 @@ def write_report(run_dir: Path, out: Path, *, truth: Path | None = None) -> dict
     _atomic_write(out / "summary.json", json.dumps(summary, indent=1, default=_json_default))
     log.info("report of %s in %.1f s", run_dir, summary["timings_s"]["report"])
     return summary
+
+
+def matrix_rows(path: Path) -> list[dict]:
+    """One row per release of ``make matrix``'s JSON: verdict, versions, checks passed (and
+    xfailed) of all cases, failing checks, and the sigma=2 combined background against the
+    reference release (max |d| and robust std, DN/s) or why it was not compared."""
+    record = json.loads(path.read_text())
+    results = dict(record["results"])
+    if record.get("reference_result"):
+        results = {record["reference"]: record["reference_result"]} | results
+    rows = []
+    for release, r in results.items():
+        checks = r.get("checks") or {}
+        diff = r.get("combined_vs_reference") or {}
+        rows.append(
+            {
+                "release": release,
+                "verdict": r.get("verdict"),
+                "jwst": (r.get("versions") or {}).get("jwst"),
+                "stcal": (r.get("versions") or {}).get("stcal"),
+                "passed": sum(c.get("passed", 0) + c.get("xfailed", 0) for c in checks.values()),
+                "cases": sum(sum(c.values()) for c in checks.values()),
+                "failing_checks": sorted(
+                    k for k, c in checks.items() if c.get("failed") or c.get("error")
+                ),
+                "max_abs_dn_s": diff.get("max_abs"),
+                "robust_std_dn_s": diff.get("robust_std"),
+                "note": r.get("error") or diff.get("error") or "",
+            }
+        )
+    return rows
 
 
 def read_stages(run_dir: Path) -> dict[str, dict]:

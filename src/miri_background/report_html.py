@@ -39,7 +39,7 @@ def _section(key: str, title: str, body: str) -> str:
 
 
 def html_sections(summary: dict, groups: dict, figures: dict) -> list[str]:
-    """The page's sections in order: run, images, tables, histograms, tests."""
+    """The page's sections in order: run, images, tables, histograms, tests, release matrix."""
     sections = [_section("run", "Run", _run_body(summary))]
     if "products_missing" in summary:
         note = f"<p class='missing'>No images or tables: {_e(summary['products_missing'])}</p>"
@@ -51,7 +51,31 @@ def html_sections(summary: dict, groups: dict, figures: dict) -> list[str]:
         sections.append(_section("tables", "The notebook's pixels", _tables_body(summary)))
     body = _tests_body(groups, summary["checks"])
     sections.append(_section("tests", "Tests by check", body))
+    if "matrix" in summary:
+        sections.append(matrix_section(summary["matrix"]))
     return sections
+
+
+def matrix_section(rows: list[dict]) -> str:
+    """The jwst release matrix (``make matrix``): a row per release, its verdict and the
+    sigma=2 combined background against the reference release."""
+    table = [
+        [
+            r["release"],
+            r["verdict"],
+            f"jwst {r['jwst']}, stcal {r['stcal']}" if r["jwst"] else "-",
+            f"{r['passed']}/{r['cases']}",
+            ", ".join(r["failing_checks"]) or "-",
+            "-" if r["max_abs_dn_s"] is None else f"{r['max_abs_dn_s']:.3g}",
+            "-" if r["robust_std_dn_s"] is None else f"{r['robust_std_dn_s']:.3g}",
+            r["note"].strip().splitlines()[0][:200] if r["note"].strip() else "",
+        ]
+        for r in rows
+    ]
+    header = ["release", "verdict", "versions", "passed", "failing checks"]
+    header += ["max |d| [DN/s]", "robust std d [DN/s]", "note"]
+    caption = "Physical checks per jwst release; d = combined background (sigma=2) - reference"
+    return _section("matrix", "jwst release matrix", _table(header, table, caption))
 
 
 def _run_body(s: dict) -> str:

@@ -83,7 +83,10 @@ def test_bsub_notebook_sky_pixel(
 ):
     """The notebook's pixel numpy [850, 500] is within 4.75 sigma of its expected value.
 
-    (The notebook printed it and compared with 0.01 +- 0.8 inside a try/except.)
+    (The notebook printed it and compared with 0.01 +- 0.8 inside a try/except.) It is sky
+    in the built-in data set's canonical seed; another seed may put a background star or a
+    cosmic ray on it (truth), and then it is not a sky pixel: with sigma=3 such a star is
+    never clipped (see test_theory_sigma3_leaves_holes), so the case is skipped, saying why.
     """
     x, y = pixel_sets.named_sky
     if not np.isfinite(products.rates[name].data[y, x]):  # a bad pixel in this realisation
@@ -91,6 +94,13 @@ def test_bsub_notebook_sky_pixel(
             f"{name} pixel (x={x}, y={y}) has no science value but is not DO_NOT_USE in bsub"
         )
         return
+    if pixel_sets.from_truth and not pixel_sets.sky["imager"][y, x]:
+        sources = {n: float(img[y, x]) for n, img in products.true_sources.items()}
+        pytest.skip(
+            f"pixel (x={x}, y={y}) is not sky in this realisation (truth: a cosmic ray, or "
+            f"noise-free source rates {max(sources.values()):.3g} DN/s at most, in "
+            f"{max(sources, key=sources.get)})"
+        )
     noise = _noise(products, name, sigma, err_calibration["imager"][0], clipping_scatter[sigma])
     dev = metrics.pixel_deviations(
         name,
