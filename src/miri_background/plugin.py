@@ -245,6 +245,7 @@ def inputs(request, data_source, sim_config, content_cache, run_dir, note):
             "source": result.source,
             "sim_truth": str(result.sim_truth) if result.sim_truth else None,
             "seed": result.sim_config.seed if result.sim_config else None,
+            "uncal": {n: str(p) for n, p in result.uncal.items()},
             "hit": result.hit,
             "seconds": seconds,
             "build_seconds": result.seconds,

@@ -41,7 +41,8 @@ def test_combined_background_is_smooth(
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoDetectionsWarning)  # no detection is the pass case
-        segments = detect_sources(snr, DETECT_SNR, n_pixels=DETECT_NPIXELS)
+        # the pixel count positionally: photutils < 3 calls it npixels, 3 n_pixels
+        segments = detect_sources(snr, DETECT_SNR, DETECT_NPIXELS)
     if segments is None:
         return
     lines = []
