@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -286,9 +287,20 @@ def call_options() -> dict:
 
 
 def _call_guarded(fn: Callable, what: str):
-    """Call ``fn``; turn CRDS's sys.exit into an error that says what to check."""
+    """Call ``fn``; turn CRDS's sys.exit into an error that says what to check.
+
+    Warnings raised inside jwst are jwst's: they go to the stage's log (the ``jwst``
+    logger) instead of meeting the caller's filters, which under pytest (``error``) would
+    turn e.g. jwst 1.18's unfiltered astropy NaN warning into a failed stage.
+    """
     try:
-        return fn()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = fn()
+        for w in caught:
+            log_jwst = logging.getLogger("jwst")
+            log_jwst.warning("%s (%s:%d) %s", w.category.__name__, w.filename, w.lineno, w.message)
+        return result
     except SystemExit as exc:
         raise RuntimeError(
             f"{what}: CRDS exited ({exc.code}). Check CRDS_PATH (and that "
