@@ -177,10 +177,13 @@ def simulator_fingerprint() -> str:
     return h.hexdigest()
 
 
-def prepare_simulated(cache: ContentCache, cfg: simulate.SimConfig, mode: str = "uncal") -> Inputs:
+def prepare_simulated(
+    cache: ContentCache, cfg: simulate.SimConfig, mode: str = "uncal", *, processes: int = 1
+) -> Inputs:
     """Simulate the data set with its references and local CRDS context (cached).
 
-    ``mode='rate'`` simulates rate images instead of ramps (for sweeps over many seeds).
+    ``mode='rate'`` simulates rate images instead of ramps (for sweeps over many seeds);
+    ``processes`` exposures are simulated at once (the files do not depend on it).
     """
 
     def build(out: Path) -> None:
@@ -190,6 +193,7 @@ def prepare_simulated(cache: ContentCache, cfg: simulate.SimConfig, mode: str = 
             cfg,
             mode=mode,
             progress=lambda i, n, name: log.info("simulated %d/%d %s", i, n, name),
+            processes=processes,
         )
         paths = refs.write_references(out / "refs", cfg, simulate.make_detector(cfg))
         shutil.move(paths.pop("readnoise_override"), out / "data" / simulate.READNOISE_NAME)

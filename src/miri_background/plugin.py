@@ -231,7 +231,9 @@ def inputs(request, data_source, sim_config, content_cache, run_dir, note):
     t0 = time.perf_counter()
     if data_source == "simulated":
         level = request.config.getoption("sim_level")
-        result = pipeline.prepare_simulated(content_cache, sim_config, level)
+        # one process builds (the others wait at its lock): it may use every CPU
+        processes = pipeline.default_processes()
+        result = pipeline.prepare_simulated(content_cache, sim_config, level, processes=processes)
     else:
         from miri_background import sources
 

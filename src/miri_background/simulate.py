@@ -22,7 +22,10 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from unittest import mock
 
@@ -397,6 +400,7 @@ def simulate(
     *,
     mode: str = "uncal",
     progress: Callable[[int, int, str], None] | None = None,
+    processes: int = 1,
 ) -> dict:
     """Simulate the 8 exposures, the truth and the manifest into ``out``.
 
@@ -410,6 +414,9 @@ def simulate(
         ``uncal``: level-1b ramps for detector1; ``rate``: rate images with ramp-fit noise.
     progress : callable, optional
         Called as ``progress(done, total, name)`` after each exposure.
+    processes : int, default 1
+        Exposures simulated at once (spawned processes when > 1); each exposure draws from
+        its own generator, so the files do not depend on it.
 
     Returns
     -------
@@ -421,13 +428,21 @@ def simulate(
     out = Path(out)
     (out / "sim_truth").mkdir(parents=True, exist_ok=True)
     det, sc = make_detector(cfg), make_scene(cfg)
-    catalogs, crs = [], []
-    for i, exp in enumerate(EXPOSURES):
-        _, cat, cr = simulate_exposure(cfg, det, sc, exp, out, mode)
-        catalogs.append(cat)
-        crs.append(cr)
-        if progress:
-            progress(i + 1, len(EXPOSURES), exp.name)
+    args = [(cfg, det, sc, exp, out, mode) for exp in EXPOSURES]
+    with ExitStack() as stack:
+        if processes > 1:
+            pool = stack.enter_context(
+                ProcessPoolExecutor(min(processes, len(args)), mp_context=get_context("spawn"))
+            )
+            results = (f.result() for f in [pool.submit(simulate_exposure, *a) for a in args])
+        else:
+            results = (simulate_exposure(*a) for a in args)
+        catalogs, crs = [], []
+        for i, (exp, (_, cat, cr)) in enumerate(zip(EXPOSURES, results, strict=True)):
+            catalogs.append(cat)
+            crs.append(cr)
+            if progress:
+                progress(i + 1, len(EXPOSURES), exp.name)
     _write_truth(out / "sim_truth", det, sc, catalogs, crs)
     return _write_manifest(out, cfg, mode)
 
