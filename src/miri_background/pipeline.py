@@ -28,7 +28,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from miri_background import crds_local, refs, simulate
-from miri_background.cache import ContentCache, Entry, file_sha256
+from miri_background.cache import ContentCache, Entry, file_sha256, write_json_atomic
 from miri_background.frozen import FrozenMap
 
 log = logging.getLogger(__name__)
@@ -301,8 +301,8 @@ def _call_guarded(fn: Callable, what: str):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = fn()
+        log_jwst = logging.getLogger("jwst")
         for w in caught:
-            log_jwst = logging.getLogger("jwst")
             log_jwst.warning("%s (%s:%d) %s", w.category.__name__, w.filename, w.lineno, w.message)
         return result
     except SystemExit as exc:
@@ -488,7 +488,7 @@ def run_backgrounds(
     A unit's completion marker (``<name>.done``, its pipeline seconds) is written last.
     """
     units = [(sigma, name) for sigma in sigmas for name in associations.files]
-    ran: dict[tuple[float, str], float] = {}
+    made = 0
     log_file = run_dir / "logs" / f"background_{worker}.log"
     with crds_for(inputs), jwst_log_to(log_file), gc_frozen():
         for blocking in (False, True):  # first the free units, then wait for the others
@@ -498,9 +498,9 @@ def run_backgrounds(
                     with FileLock(str(marker.with_suffix(".lock")), timeout=-1 if blocking else 0):
                         if not marker.is_file():
                             seconds = _background_one(associations, sigma, maxiters, name, run_dir)
-                            _write_marker(marker, seconds, worker)
-                            ran[sigma, name] = seconds
-                            note(_unit_line(len(ran), sigma, name, seconds))
+                            write_json_atomic(marker, {"seconds": seconds, "worker": worker})
+                            made += 1
+                            note(_unit_line(made, sigma, name, seconds))
                 except Timeout:
                     continue
     runs = {}
@@ -526,12 +526,6 @@ def _unit_dir(run_dir: Path, sigma: float) -> Path:
 
 def _unit_line(i: int, sigma: float, name: str, seconds: float) -> str:
     return f"background [{i}] sigma={sigma:g} {name}: ran in {seconds:.1f} s"
-
-
-def _write_marker(marker: Path, seconds: float, worker: str) -> None:
-    tmp = marker.with_name(f".tmp{os.getpid()}.{marker.name}")
-    tmp.write_text(json.dumps({"seconds": seconds, "worker": worker}))
-    os.replace(tmp, marker)
 
 
 def _background_one(associations, sigma, maxiters, name, run_dir) -> float:
