@@ -104,7 +104,8 @@ def stage_times(stages: dict[str, dict]) -> dict:
     """Per-stage seconds of one run from its workers' stage records.
 
     Stage walls are the slowest worker's fixture time (the others wait on the same locks);
-    ``detector1_calls_s`` is each worker's sum of the exposures it built (cache misses),
+    ``simulate_calls_s`` and ``detector1_calls_s`` are each worker's sum of the exposures it
+    built (cache misses),
     ``background_calls_s`` each worker's sum of the Image2Pipeline calls it made (the
     workers share the 12). Stages a record lacks are None.
     """
@@ -113,11 +114,14 @@ def stage_times(stages: dict[str, dict]) -> dict:
         values = [total(w[stage]) for w in stages.values() if stage in w]
         return max(values) if values else None
 
-    calls = {
-        worker: sum(e["seconds"] for e in w["detector1"]["exposures"].values() if not e["hit"])
-        for worker, w in stages.items()
-        if "detector1" in w
-    }
+    def built(stage: str) -> dict[str, float]:
+        return {
+            worker: sum(e["seconds"] for e in w[stage]["exposures"].values() if not e["hit"])
+            for worker, w in stages.items()
+            if "exposures" in w.get(stage, {})
+        }
+
+    calls = built("detector1")
     background = next((w["background"] for w in stages.values() if "background" in w), None)
     background_calls: dict[str, float] | None = None
     if background is not None:
@@ -128,6 +132,7 @@ def stage_times(stages: dict[str, dict]) -> dict:
     return {
         "simulate_s": wall("inputs"),
         "simulate_hit": any(w["inputs"].get("hit") for w in stages.values() if "inputs" in w),
+        "simulate_calls_s": built("inputs"),
         "detector1_s": wall("detector1"),
         "detector1_built": sum(
             not e["hit"]
@@ -300,13 +305,13 @@ def time_bare_pipeline(cache_root: Path | None, workers: int, work: Path) -> dic
     """
     from jwst.pipeline import Detector1Pipeline
 
-    from miri_background import pipeline
+    from miri_background import pipeline, simulated
     from miri_background.cache import ContentCache
     from miri_background.frozen import FrozenMap
     from miri_background.simulate import SimConfig
 
     cache = ContentCache(cache_root or Path.cwd() / ".cache" / "mb")
-    inputs = pipeline.prepare_simulated(cache, SimConfig())
+    inputs = simulated.prepare_simulated(cache, SimConfig())
     run_dir = work / "bare"
     d1 = pipeline.run_detector1(inputs, cache, run_dir, processes=1, note=lambda _: None)
     t0 = time.perf_counter()

@@ -1,6 +1,7 @@
 """The notebook's processing, stage by stage, each returning a frozen record.
 
-``prepare_simulated`` (simulate + references + local CRDS) -> ``run_detector1`` (8 uncal ->
+``simulated.prepare_simulated`` (simulate + references + local CRDS) or
+``sources.real_inputs`` -> ``run_detector1`` (8 uncal ->
 rate, cached per exposure) -> ``make_associations`` (level-2b, one per science exposure)
 -> ``run_backgrounds`` (Image2Pipeline with only bkg_subtract, per sigma; never cached, so an
 in-process patch of ``jwst.background`` takes effect).
@@ -19,7 +20,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.util import find_spec
 from multiprocessing import get_context
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from miri_background import crds_local, refs, simulate
+from miri_background import crds_local, simulate
 from miri_background.cache import ContentCache, Entry, file_sha256, write_json_atomic
 from miri_background.frozen import FrozenMap
 
@@ -69,6 +70,9 @@ class Inputs:
     rates : Mapping[str, Path] or None
         Rate-level simulation (``--sim-level rate``): rate images with ramp-fit noise that
         stand in for detector1's output; ``uncal`` is then empty.
+    exposures : Mapping[str, Mapping]
+        Simulated data: exposure name -> {hit, seconds} of the exposures this process
+        looked up or built (empty when the whole data set was a cache hit).
     """
 
     source: str
@@ -80,6 +84,7 @@ class Inputs:
     seconds: float = 0.0
     hit: bool = False
     rates: Mapping[str, Path] | None = None
+    exposures: Mapping[str, Mapping] = field(default_factory=FrozenMap)
 
 
 @dataclass(frozen=True)
@@ -166,62 +171,6 @@ def _files_digest(root: Path, signature: tuple) -> str:
     for rel, _, _ in signature:
         h.update(rel.encode() + file_sha256(root / rel).encode())
     return h.hexdigest()
-
-
-def simulator_fingerprint() -> str:
-    """sha256 of this package's simulator and reference-file source."""
-    here = Path(__file__).parent
-    h = hashlib.sha256()
-    for name in ("instrument.py", "scene.py", "simulate.py", "refs.py", "crds_local.py"):
-        h.update(file_sha256(here / name).encode())
-    return h.hexdigest()
-
-
-def prepare_simulated(
-    cache: ContentCache, cfg: simulate.SimConfig, mode: str = "uncal", *, processes: int = 1
-) -> Inputs:
-    """Simulate the data set with its references and local CRDS context (cached).
-
-    ``mode='rate'`` simulates rate images instead of ramps (for sweeps over many seeds);
-    ``processes`` exposures are simulated at once (the files do not depend on it).
-    """
-
-    def build(out: Path) -> None:
-        log.info("simulating 8 %s exposures (seed %d) into %s", mode, cfg.seed, out)
-        simulate.simulate(
-            out / "data",
-            cfg,
-            mode=mode,
-            progress=lambda i, n, name: log.info("simulated %d/%d %s", i, n, name),
-            processes=processes,
-        )
-        paths = refs.write_references(out / "refs", cfg, simulate.make_detector(cfg))
-        shutil.move(paths.pop("readnoise_override"), out / "data" / simulate.READNOISE_NAME)
-        crds_local.build_context(out / "crds", paths)
-        shutil.rmtree(out / "refs")
-
-    parts = {
-        "stage": f"simulated-inputs-{mode}",
-        "config": asdict(cfg),
-        "simulator": simulator_fingerprint(),
-        "numpy": _version("numpy"),
-        "stdatamodels": _version("stdatamodels"),
-        "crds": _version("crds"),
-    }
-    entry = cache.get_or_build("simulated", parts, build)
-    data = entry.path / "data"
-    files = {e.name: data / f"{e.name}_{mode}.fits" for e in simulate.EXPOSURES}
-    return Inputs(
-        source="simulated" if mode == "uncal" else "simulated-rate",
-        uncal=_frozen(files if mode == "uncal" else {}),
-        rates=_frozen(files) if mode == "rate" else None,
-        readnoise=data / simulate.READNOISE_NAME,
-        sim_truth=data / "sim_truth",
-        crds_root=entry.path / "crds",
-        sim_config=cfg,
-        seconds=entry.seconds,
-        hit=entry.hit,
-    )
 
 
 def _version(pkg: str) -> str:

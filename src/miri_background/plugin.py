@@ -226,14 +226,19 @@ def data_source(request) -> str:
 @pytest.fixture(scope="session")
 def inputs(request, data_source, sim_config, content_cache, run_dir, note):
     """Stage 1: the 8 uncal exposures from the chosen data source."""
-    from miri_background import pipeline
+    from miri_background import simulated
 
     t0 = time.perf_counter()
     if data_source == "simulated":
-        level = request.config.getoption("sim_level")
-        # one process builds (the others wait at its lock): it may use every CPU
-        processes = pipeline.default_processes()
-        result = pipeline.prepare_simulated(content_cache, sim_config, level, processes=processes)
+        # as for detector1: xdist workers (one core each) split the exposures, a plain
+        # session uses a process pool
+        result = simulated.prepare_simulated(
+            content_cache,
+            sim_config,
+            request.config.getoption("sim_level"),
+            **_split_over_workers(request.config),
+            note=note,
+        )
     else:
         from miri_background import sources
 
@@ -248,6 +253,7 @@ def inputs(request, data_source, sim_config, content_cache, run_dir, note):
             "sim_truth": str(result.sim_truth) if result.sim_truth else None,
             "seed": result.sim_config.seed if result.sim_config else None,
             "uncal": {n: str(p) for n, p in result.uncal.items()},
+            "exposures": {n: dict(e) for n, e in result.exposures.items()},
             "hit": result.hit,
             "seconds": seconds,
             "build_seconds": result.seconds,
@@ -256,20 +262,25 @@ def inputs(request, data_source, sim_config, content_cache, run_dir, note):
     return result
 
 
+def _split_over_workers(config) -> dict[str, int]:
+    """How a stage built per exposure uses the CPUs: an xdist worker is one process and
+    starts 4 exposures after the previous worker (they meet at the cache locks); a plain
+    session runs a process pool over the CPUs."""
+    from miri_background import pipeline
+
+    if _is_worker(config):
+        return {"processes": 1, "order_offset": 4 * int(_worker_id(config)[2:])}
+    return {"processes": pipeline.default_processes(), "order_offset": 0}
+
+
 @pytest.fixture(scope="session")
 def run_detector1(request, inputs, content_cache, run_dir, note):
     """Stage 2: detector1 on all 8 exposures (cached; xdist workers split the misses)."""
     from miri_background import pipeline
 
-    worker = getattr(request.config, "workerinput", {}).get("workerid")
     t0 = time.perf_counter()
     products = pipeline.run_detector1(
-        inputs,
-        content_cache,
-        run_dir,
-        processes=1 if worker else pipeline.default_processes(),
-        order_offset=4 * int(worker[2:]) if worker else 0,
-        note=note,
+        inputs, content_cache, run_dir, **_split_over_workers(request.config), note=note
     )
     hits = sum(e.hit for e in products.entries.values()) if products.entries else "no"
     seconds = time.perf_counter() - t0

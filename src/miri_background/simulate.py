@@ -443,6 +443,14 @@ def simulate(
             crs.append(cr)
             if progress:
                 progress(i + 1, len(EXPOSURES), exp.name)
+    return finish(out, cfg, mode, det, sc, catalogs, crs)
+
+
+def finish(
+    out: Path, cfg: SimConfig, mode: str, det: Detector, sc: Scene, catalogs, crs
+) -> dict:
+    """Write the truth shared by the exposures and the manifest, once all 8 are in
+    ``out``; ``catalogs`` and ``crs`` are their tables in `EXPOSURES` order."""
     _write_truth(out / "sim_truth", det, sc, catalogs, crs)
     return _write_manifest(out, cfg, mode)
 

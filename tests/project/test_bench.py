@@ -27,6 +27,15 @@ def _detector1(built: dict[str, float], hits: list[str], wall: float) -> dict:
     return {"seconds": wall, "exposures": exposures}
 
 
+def _exposures(built: dict[str, float]) -> dict:
+    """The inputs record's ``exposures``: the ones built here, the others hits."""
+    return {
+        "exposures": {
+            n: {"hit": n not in built, "seconds": built.get(n, 0.0)} for n in SCIENCE + BACKGROUND
+        }
+    }
+
+
 BACKGROUND_CALLS = {
     f"sigma{s}": {n: 0.5 + 0.1 * i for i, n in enumerate(SCIENCE)} for s in (1, 2, 3)
 }
@@ -44,27 +53,28 @@ def _background(wall: float, ran_by: dict = RAN_BY) -> dict:
 
 COLD_STAGES = {
     "gw0": {
-        "inputs": {"seconds": 20.0, "hit": False},
+        "inputs": {"seconds": 12.0, "hit": False, **_exposures(dict.fromkeys(SCIENCE, 2.0))},
         "detector1": _detector1(
             dict(zip(SCIENCE, (10.0, 11.0, 12.0, 13.0), strict=True)), BACKGROUND, 47.0
         ),
         "background": _background(8.0),
     },
     "gw1": {
-        "inputs": {"seconds": 20.5, "hit": True},
+        "inputs": {"seconds": 12.5, "hit": True, **_exposures(dict.fromkeys(BACKGROUND, 2.5))},
         "detector1": _detector1(dict.fromkeys(BACKGROUND, 9.0), SCIENCE, 46.5),
         "background": _background(8.2),
     },
 }
-"""A cold -n 2 run: gw0 simulated and built the science exposures (46 s of calls), gw1
-waited for the inputs and built the backgrounds (36 s)."""
+"""A cold -n 2 run: gw0 simulated the science exposures (8 s) and ran detector1 on them
+(46 s of calls), gw1 did the backgrounds (10 s, 36 s) and found the data set built."""
 
 
 def test_stage_times_of_a_cold_run():
     times = bench.stage_times(COLD_STAGES)
     expected = {
-        "simulate_s": 20.5,
+        "simulate_s": 12.5,
         "simulate_hit": True,
+        "simulate_calls_s": {"gw0": 8.0, "gw1": 10.0},
         "detector1_s": 47.0,
         "detector1_built": 8,
         "detector1_calls_s": {"gw0": 46.0, "gw1": 36.0},

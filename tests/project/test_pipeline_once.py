@@ -68,6 +68,10 @@ class Session:
         """Worker id -> exposure -> {hit, seconds, reason, key}."""
         return {w: s["detector1"]["exposures"] for w, s in self.stages.items()}
 
+    def simulated(self) -> dict[str, dict]:
+        """Worker id -> exposure -> {hit, seconds} of the simulation."""
+        return {w: s["inputs"]["exposures"] for w, s in self.stages.items()}
+
 
 PATHS = ("run_dir", "guard_dir", "cache_dir")
 
@@ -123,7 +127,8 @@ def sessions(tmp_path_factory, worker_id) -> dict[str, Session]:
                 "cold": _run_suite(root, cache, "cold"),
                 "warm": _run_suite(root, cache, "warm", "-k", "detector1"),
             }
-            shutil.rmtree(cache / "simulated", ignore_errors=True)  # 300 MB of inputs
+            for inputs in ("simulated", "sim-exposure"):  # 300 MB of inputs
+                shutil.rmtree(cache / inputs, ignore_errors=True)
             record.write_text(json.dumps({n: asdict(s) for n, s in result.items()}, default=str))
     return {
         n: Session(d["returncode"], d["output"], *(Path(d[k]) for k in PATHS))
@@ -145,16 +150,17 @@ def test_session_passes_offline(sessions, name):
     assert session.returncode == 0, f"{name} session failed:\n{session.output[-4000:]}"
 
 
-def test_cold_session_runs_detector1_once_per_exposure(sessions):
-    """Cold: 8 misses in total, one per exposure, shared by both workers; 8 cache entries."""
-    per_worker = sessions["cold"].detector1()
+@pytest.mark.parametrize("stage", ["simulated", "detector1"])
+def test_cold_session_builds_each_exposure_once(sessions, stage):
+    """Cold: 8 misses in total, one per exposure, shared by both workers."""
+    per_worker = getattr(sessions["cold"], stage)()
     assert sorted(per_worker) == list(WORKERS), f"stage records from {sorted(per_worker)}"
     misses = Counter(n for exps in per_worker.values() for n, e in exps.items() if not e["hit"])
     assert sum(misses.values()) == N_EXPOSURES and len(misses) == N_EXPOSURES, (
-        f"expected each of {N_EXPOSURES} exposures built once, got misses {dict(misses)}"
+        f"{stage}: expected each of {N_EXPOSURES} exposures built once, got {dict(misses)}"
     )
     by_worker = {w: sum(not e["hit"] for e in exps.values()) for w, exps in per_worker.items()}
-    assert all(by_worker.values()), f"one worker built everything: misses {by_worker}"
+    assert all(by_worker.values()), f"{stage}: one worker built everything: {by_worker}"
 
 
 def test_cold_session_called_detector1_once_per_exposure(sessions):

@@ -24,8 +24,8 @@ from astropy.table import Table
 from stdatamodels.jwst import datamodels
 
 from miri_background import instrument as mi
-from miri_background import metrics, simulate
-from miri_background.cache import file_sha256
+from miri_background import metrics, simulate, simulated
+from miri_background.cache import ContentCache, file_sha256
 
 EXPOSURE_IDS = [f"{e.kind}-seq{e.dither + 1}" for e in simulate.EXPOSURES]
 SKY_SEPARATION_TOL_ARCSEC = 1e-4
@@ -71,6 +71,19 @@ def test_simulator_rate_mode_same_seed_identical(rate_mode, sim_config, tmp_path
     assert not differ, (
         f"{len(differ)} of {len(first)} files differ for seed {sim_config.seed}: {differ}"
     )
+
+
+def test_cached_data_set_is_the_one_go_simulation(rate_mode, sim_config, tmp_path):
+    """The suite's data set, assembled from one cache entry per exposure (the xdist
+    split), has the files ``simulate.simulate`` writes in one go, byte for byte, plus the
+    readnoise override."""
+    inputs = simulated.prepare_simulated(ContentCache(tmp_path), sim_config, "rate")
+    built = _digests(inputs.sim_truth.parent)
+    assert built.pop(simulate.READNOISE_NAME, None), "no readnoise override in the data set"
+    differ = _differing(_digests(rate_mode), built)
+    assert not differ, f"{len(differ)} files differ from the one-go simulation: {differ}"
+    made = sorted(n for n, e in inputs.exposures.items() if not e["hit"])
+    assert made == sorted(e.name for e in simulate.EXPOSURES), f"simulated here: {made}"
 
 
 def test_simulator_rate_mode_other_seed_differs(rate_mode, sim_config, tmp_path):

@@ -1,0 +1,183 @@
+"""Stage 1 on the built-in data: the simulated data set, cached per exposure.
+
+Each exposure is a cache entry of its own (``sim-exposure``: the exposure, its source
+image and its catalog / cosmic-ray rows), so that xdist workers split the 8 exposures the
+way they split detector1: a worker is one core and builds the exposures it reaches first,
+waiting at the lock of one the other worker is building. Outside xdist the misses go to a
+process pool. The data-set entry (``simulated``) then hard-links the 8 beside the shared
+truth, the manifest, the reference files and the local CRDS context: the same files, byte
+for byte, as ``simulate.simulate`` writes in one go.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from functools import lru_cache
+from multiprocessing import get_context
+from pathlib import Path
+
+from astropy.table import Table
+
+from miri_background import crds_local, refs, simulate
+from miri_background.cache import ContentCache, Entry, file_sha256
+from miri_background.pipeline import Inputs, _frozen, _link, _version
+
+log = logging.getLogger(__name__)
+
+TABLES = ("catalog", "cosmic_rays")
+"""Per-exposure truth tables kept in a ``sim-exposure`` entry as ECSV (exact floats)."""
+
+
+def simulator_fingerprint() -> str:
+    """sha256 of this package's simulator and reference-file source."""
+    import hashlib
+
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for name in ("instrument.py", "scene.py", "simulate.py", "refs.py", "crds_local.py"):
+        h.update(file_sha256(here / name).encode())
+    return h.hexdigest()
+
+
+def dataset_key_parts(cfg: simulate.SimConfig, mode: str) -> dict:
+    """What the simulated files depend on: configuration, simulator source, and the
+    versions of the packages that draw (numpy) and write (stdatamodels, crds) them."""
+    return {
+        "stage": f"simulated-inputs-{mode}",
+        "config": asdict(cfg),
+        "simulator": simulator_fingerprint(),
+        "numpy": _version("numpy"),
+        "stdatamodels": _version("stdatamodels"),
+        "crds": _version("crds"),
+    }
+
+
+@lru_cache(maxsize=2)
+def _detector_and_scene(cfg: simulate.SimConfig):
+    return simulate.make_detector(cfg), simulate.make_scene(cfg)
+
+
+def simulate_one(cfg: simulate.SimConfig, mode: str, name: str, cache: ContentCache) -> Entry:
+    """The ``sim-exposure`` entry of exposure ``name`` (built on a miss; process-safe)."""
+    exp = next(e for e in simulate.EXPOSURES if e.name == name)
+
+    def build(out: Path) -> None:
+        det, sc = _detector_and_scene(cfg)
+        (out / "sim_truth").mkdir()
+        _, catalog, cosmic_rays = simulate.simulate_exposure(cfg, det, sc, exp, out, mode)
+        for table, what in zip((catalog, cosmic_rays), TABLES, strict=True):
+            table.write(out / f"{what}.ecsv", format="ascii.ecsv")
+
+    parts = {**dataset_key_parts(cfg, mode), "exposure": name}
+    return cache.get_or_build("sim-exposure", parts, build)
+
+
+def _simulate_in_pool(cfg, mode, name, root: Path, enabled: bool) -> Entry:
+    return simulate_one(cfg, mode, name, ContentCache(root, enabled=enabled))
+
+
+def simulate_exposures(
+    cache: ContentCache,
+    cfg: simulate.SimConfig,
+    mode: str,
+    *,
+    processes: int = 1,
+    order_offset: int = 0,
+    note: Callable[[str], None] = log.info,
+) -> dict[str, Entry]:
+    """The 8 ``sim-exposure`` entries, hits first, misses in ``processes`` spawned
+    processes (1: in this one, starting at exposure ``order_offset``)."""
+    names = [e.name for e in simulate.EXPOSURES]
+    k = order_offset % len(names)
+    names = names[k:] + names[:k]
+    entries: dict[str, Entry] = {}
+
+    def done(name: str, entry: Entry) -> None:
+        entries[name] = entry
+        what = "cache hit" if entry.hit else f"ran in {entry.seconds:.1f} s ({entry.reason})"
+        note(f"simulate [{len(entries)}/{len(names)}] {name}: {what}")
+
+    parts = dataset_key_parts(cfg, mode)
+    for n in names:
+        hit = cache.lookup("sim-exposure", {**parts, "exposure": n})
+        if hit is not None:
+            done(n, hit)
+    misses = [n for n in names if n not in entries]
+    if processes > 1 and len(misses) > 1:
+        ctx = get_context("spawn")
+        with ProcessPoolExecutor(min(processes, len(misses)), mp_context=ctx) as pool:
+            args = (cache.root, cache.enabled)
+            futures = {n: pool.submit(_simulate_in_pool, cfg, mode, n, *args) for n in misses}
+            for n, fut in futures.items():
+                done(n, fut.result())
+    else:
+        for n in misses:
+            done(n, simulate_one(cfg, mode, n, cache))
+    return entries
+
+
+def prepare_simulated(
+    cache: ContentCache,
+    cfg: simulate.SimConfig,
+    mode: str = "uncal",
+    *,
+    processes: int = 1,
+    order_offset: int = 0,
+    note: Callable[[str], None] = log.info,
+) -> Inputs:
+    """Simulate the data set with its references and local CRDS context (cached).
+
+    Parameters
+    ----------
+    mode : {'uncal', 'rate'}
+        ``rate`` simulates rate images instead of ramps (for sweeps over many seeds).
+    processes, order_offset
+        See `simulate_exposures`; the files do not depend on them.
+    note : callable
+        Receives one progress line per exposure.
+    """
+    parts = dataset_key_parts(cfg, mode)
+    entry = cache.lookup("simulated", parts)
+    exposures: dict[str, Entry] = {}
+    if entry is None:
+        exposures = simulate_exposures(
+            cache, cfg, mode, processes=processes, order_offset=order_offset, note=note
+        )
+
+        def build(out: Path) -> None:
+            data = out / "data"
+            (data / "sim_truth").mkdir(parents=True)
+            tables: dict[str, list[Table]] = {what: [] for what in TABLES}
+            for exp in simulate.EXPOSURES:
+                src = exposures[exp.name].path
+                _link(src / f"{exp.name}_{mode}.fits", data / f"{exp.name}_{mode}.fits")
+                sources = f"sim_truth/{exp.name}_sources.fits"
+                _link(src / sources, data / sources)
+                for what in TABLES:
+                    tables[what].append(Table.read(src / f"{what}.ecsv", format="ascii.ecsv"))
+            det, sc = _detector_and_scene(cfg)
+            simulate.finish(data, cfg, mode, det, sc, *tables.values())
+            paths = refs.write_references(out / "refs", cfg, det)
+            shutil.move(paths.pop("readnoise_override"), data / simulate.READNOISE_NAME)
+            crds_local.build_context(out / "crds", paths)
+            shutil.rmtree(out / "refs")
+
+        entry = cache.get_or_build("simulated", parts, build)
+    data = entry.path / "data"
+    files = {e.name: data / f"{e.name}_{mode}.fits" for e in simulate.EXPOSURES}
+    return Inputs(
+        source="simulated" if mode == "uncal" else "simulated-rate",
+        uncal=_frozen(files if mode == "uncal" else {}),
+        rates=_frozen(files) if mode == "rate" else None,
+        readnoise=data / simulate.READNOISE_NAME,
+        sim_truth=data / "sim_truth",
+        crds_root=entry.path / "crds",
+        sim_config=cfg,
+        seconds=entry.seconds,
+        hit=entry.hit,
+        exposures=_frozen({n: {"hit": e.hit, "seconds": e.seconds} for n, e in exposures.items()}),
+    )
