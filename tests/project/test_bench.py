@@ -230,3 +230,15 @@ def test_descendants_include_a_child_process():
 def test_role(cmdline, is_root, expected):
     got = bench.role(cmdline, is_root)
     assert got == expected, f"{cmdline!r}: expected {expected!r}, got {got!r}"
+
+
+def test_fastest_completed_sample_is_kept_with_every_wall_time():
+    samples = [
+        {"wall_s": 90.0, "error": "pytest exited 3"},
+        {"wall_s": 101.0, "label": "slow"},
+        {"wall_s": 95.5, "label": "fast"},
+    ]
+    got = bench.fastest(samples)
+    assert (got["label"], got["samples_wall_s"]) == ("fast", [90.0, 101.0, 95.5]), (
+        f"kept {got}: expected the 95.5 s run (the 90 s one failed) and all 3 wall times"
+    )
