@@ -198,7 +198,8 @@ def simulate_ramp(
     t = mi.FRAME_TIME
     signal = np.where(det.dead, 0.0, rate) + det.dark
     electrons = rng.poisson(np.broadcast_to(signal * (mi.GAIN * t), (cfg.ngroups, mi.NY, mi.NX)))
-    level = np.cumsum(electrons, axis=0, dtype=np.float64) / mi.GAIN
+    # integer cumsum (exact, as a float64 one is below 2**53 e-) is 2-4x faster
+    level = np.cumsum(electrons, axis=0, out=electrons) / mi.GAIN
     n_cr = rng.poisson(cfg.cr_rate * mi.NX * mi.NY * cfg.exposure_time)
     cr = Table(
         {
