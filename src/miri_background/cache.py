@@ -11,6 +11,9 @@ sha256 of the canonical JSON of the parts, so anything that changes a part chang
   next builder removes.
 - Never trusted blindly: each hit re-checks sizes and sha256; a missing manifest, a missing
   file or a checksum mismatch is logged with the reason and the entry is rebuilt.
+
+`each_once` gets one entry per exposure for a stage (simulation, detector1): hits first,
+then the misses in this process or in a process pool.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 from filelock import FileLock
@@ -158,3 +163,52 @@ def _describe(parts: dict) -> str:
         return v
 
     return ", ".join(f"{k}={short(v)}" for k, v in sorted(parts.items()))
+
+
+def each_once(
+    stage: str,
+    names: Sequence[str],
+    lookup: Callable[[str], Entry | None],
+    build: Callable[..., Entry],
+    args: tuple = (),
+    *,
+    processes: int = 1,
+    order_offset: int = 0,
+    note: Callable[[str], None] = log.info,
+) -> dict[str, Entry]:
+    """The entry of each of ``names``: hits first (``lookup(name)``, no waiting), then the
+    misses through ``build(name, *args)``, which must get or build the entry under its lock.
+
+    Parameters
+    ----------
+    processes : int, default 1
+        1: the misses are built in this process, starting ``order_offset`` names in, so
+        that xdist workers (one core each, different offsets) start on different names and
+        meet at the locks. More: in that many spawned processes (``build`` and ``args``
+        must then pickle).
+    note : callable
+        Receives ``"<stage> [i/n] <name>: cache hit"`` or ``"... ran in <s> s (<reason>)"``.
+    """
+    k = order_offset % len(names)
+    names = [*names[k:], *names[:k]]
+    entries: dict[str, Entry] = {}
+
+    def done(name: str, entry: Entry) -> None:
+        entries[name] = entry
+        what = "cache hit" if entry.hit else f"ran in {entry.seconds:.1f} s ({entry.reason})"
+        note(f"{stage} [{len(entries)}/{len(names)}] {name}: {what}")
+
+    for name in names:
+        if (hit := lookup(name)) is not None:
+            done(name, hit)
+    misses = [n for n in names if n not in entries]
+    if processes > 1 and len(misses) > 1:
+        ctx = get_context("spawn")
+        with ProcessPoolExecutor(min(processes, len(misses)), mp_context=ctx) as pool:
+            futures = {n: pool.submit(build, n, *args) for n in misses}
+            for name, future in futures.items():
+                done(name, future.result())
+    else:
+        for name in misses:
+            done(name, build(name, *args))
+    return entries

@@ -18,18 +18,16 @@ import shutil
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.util import find_spec
-from multiprocessing import get_context
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
 from miri_background import crds_local, simulate
-from miri_background.cache import ContentCache, Entry, file_sha256, write_json_atomic
+from miri_background.cache import ContentCache, Entry, each_once, file_sha256, write_json_atomic
 from miri_background.frozen import FrozenMap
 
 log = logging.getLogger(__name__)
@@ -293,7 +291,7 @@ def detector1_key_parts(inputs: Inputs, name: str) -> dict:
     }
 
 
-def _detector1_one(inputs: Inputs, name: str, cache_root: Path, use_cache: bool, logs: Path):
+def _detector1_one(name: str, inputs: Inputs, cache_root: Path, use_cache: bool, logs: Path):
     """Run (or reuse) detector1 on one exposure; safe to call from several processes."""
     cache = ContentCache(cache_root, enabled=use_cache)
 
@@ -330,9 +328,9 @@ def run_detector1(
 
     Parameters
     ----------
-    processes : int, default 1
-        Worker processes (spawned) for the misses; xdist workers pass 1 and their own
-        ``order_offset`` so that they start on different exposures and meet at the locks.
+    processes, order_offset
+        How the misses are built (`cache.each_once`): xdist workers pass 1 and their own
+        offset, a plain session a process pool.
     note : callable
         Receives one progress line per exposure.
     """
@@ -342,38 +340,20 @@ def run_detector1(
         note("detector1: rate-level data set, no ramps to fit")
         rates = {n: _link(p, out / f"{n}_rate.fits") for n, p in inputs.rates.items()}
         return Detector1Products(_frozen(rates), _frozen({}), _frozen({}))
-    names = list(inputs.uncal)
-    names = names[order_offset % len(names) :] + names[: order_offset % len(names)]
-    logs = run_dir / "logs"
-    args = (cache.root, cache.enabled, logs)
-    entries: dict[str, Entry] = {}
-    for n in names:  # hits first, in this process: no worker process for a warm run
-        hit = cache.lookup("detector1", detector1_key_parts(inputs, n))
-        if hit is not None:
-            entries[n] = hit
-            note(_progress_line(len(entries), len(names), n, hit))
-    misses = [n for n in names if n not in entries]
-    if processes > 1 and len(misses) > 1:
-        with ProcessPoolExecutor(
-            min(processes, len(misses)), mp_context=get_context("spawn")
-        ) as pool:
-            futures = {n: pool.submit(_detector1_one, inputs, n, *args) for n in misses}
-            for n, fut in futures.items():
-                entries[n] = fut.result()
-                note(_progress_line(len(entries), len(names), n, entries[n]))
-    else:
-        for n in misses:
-            entries[n] = _detector1_one(inputs, n, *args)
-            note(_progress_line(len(entries), len(names), n, entries[n]))
+    entries = each_once(
+        "detector1",
+        list(inputs.uncal),
+        lambda n: cache.lookup("detector1", detector1_key_parts(inputs, n)),
+        _detector1_one,
+        (inputs, cache.root, cache.enabled, run_dir / "logs"),
+        processes=processes,
+        order_offset=order_offset,
+        note=note,
+    )
     rates = {}
     for n in inputs.uncal:
         rates[n] = _link(entries[n].path / f"{n}_rate.fits", out / f"{n}_rate.fits")
     return Detector1Products(_frozen(rates), _frozen(entries), _frozen(detector1_steps(inputs)))
-
-
-def _progress_line(i: int, n: int, name: str, entry: Entry) -> str:
-    what = "cache hit" if entry.hit else f"ran in {entry.seconds:.1f} s ({entry.reason})"
-    return f"detector1 [{i}/{n}] {name}: {what}"
 
 
 def _link(src: Path, dst: Path) -> Path:

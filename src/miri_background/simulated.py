@@ -14,16 +14,14 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from functools import lru_cache
-from multiprocessing import get_context
 from pathlib import Path
 
 from astropy.table import Table
 
 from miri_background import crds_local, refs, simulate
-from miri_background.cache import ContentCache, Entry, file_sha256
+from miri_background.cache import ContentCache, Entry, each_once, file_sha256
 from miri_background.pipeline import Inputs, _frozen, _link, _version
 
 log = logging.getLogger(__name__)
@@ -61,7 +59,7 @@ def _detector_and_scene(cfg: simulate.SimConfig):
     return simulate.make_detector(cfg), simulate.make_scene(cfg)
 
 
-def simulate_one(cfg: simulate.SimConfig, mode: str, name: str, cache: ContentCache) -> Entry:
+def simulate_one(name: str, cfg: simulate.SimConfig, mode: str, cache: ContentCache) -> Entry:
     """The ``sim-exposure`` entry of exposure ``name`` (built on a miss; process-safe)."""
     exp = next(e for e in simulate.EXPOSURES if e.name == name)
 
@@ -72,52 +70,16 @@ def simulate_one(cfg: simulate.SimConfig, mode: str, name: str, cache: ContentCa
         for table, what in zip((catalog, cosmic_rays), TABLES, strict=True):
             table.write(out / f"{what}.ecsv", format="ascii.ecsv")
 
-    parts = {**dataset_key_parts(cfg, mode), "exposure": name}
-    return cache.get_or_build("sim-exposure", parts, build)
+    return cache.get_or_build("sim-exposure", exposure_key_parts(cfg, mode, name), build)
 
 
-def _simulate_in_pool(cfg, mode, name, root: Path, enabled: bool) -> Entry:
-    return simulate_one(cfg, mode, name, ContentCache(root, enabled=enabled))
+def exposure_key_parts(cfg: simulate.SimConfig, mode: str, name: str) -> dict:
+    """The data set's key parts and the exposure's name."""
+    return {**dataset_key_parts(cfg, mode), "exposure": name}
 
 
-def simulate_exposures(
-    cache: ContentCache,
-    cfg: simulate.SimConfig,
-    mode: str,
-    *,
-    processes: int = 1,
-    order_offset: int = 0,
-    note: Callable[[str], None] = log.info,
-) -> dict[str, Entry]:
-    """The 8 ``sim-exposure`` entries, hits first, misses in ``processes`` spawned
-    processes (1: in this one, starting at exposure ``order_offset``)."""
-    names = [e.name for e in simulate.EXPOSURES]
-    k = order_offset % len(names)
-    names = names[k:] + names[:k]
-    entries: dict[str, Entry] = {}
-
-    def done(name: str, entry: Entry) -> None:
-        entries[name] = entry
-        what = "cache hit" if entry.hit else f"ran in {entry.seconds:.1f} s ({entry.reason})"
-        note(f"simulate [{len(entries)}/{len(names)}] {name}: {what}")
-
-    parts = dataset_key_parts(cfg, mode)
-    for n in names:
-        hit = cache.lookup("sim-exposure", {**parts, "exposure": n})
-        if hit is not None:
-            done(n, hit)
-    misses = [n for n in names if n not in entries]
-    if processes > 1 and len(misses) > 1:
-        ctx = get_context("spawn")
-        with ProcessPoolExecutor(min(processes, len(misses)), mp_context=ctx) as pool:
-            args = (cache.root, cache.enabled)
-            futures = {n: pool.submit(_simulate_in_pool, cfg, mode, n, *args) for n in misses}
-            for n, fut in futures.items():
-                done(n, fut.result())
-    else:
-        for n in misses:
-            done(n, simulate_one(cfg, mode, n, cache))
-    return entries
+def _simulate_in_pool(name: str, cfg, mode: str, root: Path, enabled: bool) -> Entry:
+    return simulate_one(name, cfg, mode, ContentCache(root, enabled=enabled))
 
 
 def prepare_simulated(
@@ -136,7 +98,7 @@ def prepare_simulated(
     mode : {'uncal', 'rate'}
         ``rate`` simulates rate images instead of ramps (for sweeps over many seeds).
     processes, order_offset
-        See `simulate_exposures`; the files do not depend on them.
+        How the exposures are built (`cache.each_once`); the files do not depend on them.
     note : callable
         Receives one progress line per exposure.
     """
@@ -144,8 +106,15 @@ def prepare_simulated(
     entry = cache.lookup("simulated", parts)
     exposures: dict[str, Entry] = {}
     if entry is None:
-        exposures = simulate_exposures(
-            cache, cfg, mode, processes=processes, order_offset=order_offset, note=note
+        exposures = each_once(
+            "simulate",
+            [e.name for e in simulate.EXPOSURES],
+            lambda n: cache.lookup("sim-exposure", exposure_key_parts(cfg, mode, n)),
+            _simulate_in_pool,
+            (cfg, mode, cache.root, cache.enabled),
+            processes=processes,
+            order_offset=order_offset,
+            note=note,
         )
 
         def build(out: Path) -> None:

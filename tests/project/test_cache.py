@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from miri_background.cache import MANIFEST, ContentCache, content_key
+from miri_background.cache import MANIFEST, ContentCache, content_key, each_once
 from miri_background.frozen import FrozenMap
 
 # miri_background.pipeline (which imports stdatamodels and the simulator) is imported in the
@@ -187,6 +187,52 @@ def test_cache_concurrent_processes_build_once(tmp_path, count_file):
         f"{count_file.read_text().splitlines()}"
     )
     assert hits == [False, True], f"expected one miss and one hit, got hits={hits}"
+
+
+def _build_named(name: str, root: str, count_file: str):
+    """``each_once``'s build: the entry of ``name`` under PARTS (module level: it pickles)."""
+    build = functools.partial(_build, count_file=Path(count_file))
+    return ContentCache(Path(root)).get_or_build("unit", {**PARTS, "name": name}, build)
+
+
+def test_each_once_takes_hits_first_then_builds_from_the_offset(cache, count_file):
+    """Hits are reported first; the misses are built in this process in the order that
+    starts ``order_offset`` names in, each once."""
+    _build_named("c", str(cache.root), str(count_file))
+    notes: list[str] = []
+    entries = each_once(
+        "unit",
+        ["a", "b", "c", "d"],
+        lambda n: cache.lookup("unit", {**PARTS, "name": n}),
+        _build_named,
+        (str(cache.root), str(count_file)),
+        order_offset=1,
+        note=notes.append,
+    )
+    pattern = re.compile(r"unit \[\d/4\] (\w): (cache hit|ran in)")
+    order = [m.group(1, 2) if (m := pattern.match(line)) else line for line in notes]
+    expected = [("c", "cache hit"), ("b", "ran in"), ("d", "ran in"), ("a", "ran in")]
+    assert order == expected, f"progress lines {notes}, expected the order {expected}"
+    assert sorted(entries) == ["a", "b", "c", "d"] and _builds(count_file) == 4, (
+        f"entries {sorted(entries)}, builds {_builds(count_file)} (expected 4: c before)"
+    )
+
+
+def test_each_once_pool_builds_each_miss_once(cache, count_file):
+    """With 2 spawned processes every miss is built once and returned."""
+    entries = each_once(
+        "unit",
+        ["a", "b", "c"],
+        lambda n: cache.lookup("unit", {**PARTS, "name": n}),
+        _build_named,
+        (str(cache.root), str(count_file)),
+        processes=2,
+        note=lambda _: None,
+    )
+    built = {n: e.hit for n, e in entries.items()}
+    assert built == dict.fromkeys("abc", False) and _builds(count_file) == 3, (
+        f"hits per name {built}, builds {_builds(count_file)}: expected 3 misses, 3 builds"
+    )
 
 
 # --- detector1 key parts -------------------------------------------------------------------
