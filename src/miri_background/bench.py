@@ -36,8 +36,10 @@ alone takes to draw the same numbers (`rng_bound_seconds`); best of ``--repeat``
 memory of one exposure: the tracemalloc peak of ``simulate_exposure``.
 
 Timings depend on what else runs on the machine: the 1-minute load average before and
-after is stored beside them. The exit status is 0 when every measurement was made, missed
-targets included (this measures, it does not gate); 1 when a suite run did not complete.
+after is stored beside them, and for each run the CPU seconds a hypervisor gave to other
+guests meanwhile (``cpu_steal_s``, from /proc/stat). The exit status is 0 when every
+measurement was made, missed targets included (this measures, it does not gate); 1 when a
+suite run did not complete.
 """
 
 from __future__ import annotations
@@ -178,6 +180,26 @@ def outcome_summary(run_dir: Path) -> dict:
     return {"counts": counts, "tests_s": round(calls, 2), "exitstatus": record["exitstatus"]}
 
 
+# -- the host -------------------------------------------------------------------------------
+
+
+def parse_steal_seconds(stat: str, ticks_per_s: int) -> float:
+    """CPU seconds the hypervisor ran other guests on this machine's CPUs: ``steal``, the
+    8th value of the ``cpu`` line of /proc/stat (USER_HZ ticks, summed over CPUs)."""
+    fields = stat.splitlines()[0].split()
+    if fields[0] != "cpu":
+        raise ValueError(f"not the first line of /proc/stat: {stat[:80]!r}")
+    return int(fields[8]) / ticks_per_s
+
+
+def steal_seconds() -> float | None:
+    """`parse_steal_seconds` of this machine now; None where /proc/stat has no steal."""
+    try:
+        return parse_steal_seconds(Path("/proc/stat").read_text(), os.sysconf("SC_CLK_TCK"))
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 # -- process tree memory --------------------------------------------------------------------
 
 
@@ -263,7 +285,7 @@ def run_suite(label: str, args, workers: int, cache: Path | None, work: Path) ->
     command += [f"--cache-dir={cache}"] if cache is not None else []
     log = work / f"{label}.log"
     print(f"[bench] {label}: {' '.join(command[1:])}", flush=True)
-    load = os.getloadavg()[0]
+    load, steal0 = os.getloadavg()[0], steal_seconds()
     with log.open("w") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
@@ -282,6 +304,7 @@ def run_suite(label: str, args, workers: int, cache: Path | None, work: Path) ->
         "exit_status": proc.returncode,
         "wall_s": round(wall, 2),
         "load_1min_at_start": round(load, 2),
+        "cpu_steal_s": None if steal0 is None else round(steal_seconds() - steal0, 1),
         "peak_rss_mib": peaks,
         "tree_max_rss_mib": round(usage.ru_maxrss / 1024, 1),
         "summary": (log.read_text(errors="replace").strip().splitlines() or [""])[-1].strip("= "),
@@ -295,7 +318,8 @@ def run_suite(label: str, args, workers: int, cache: Path | None, work: Path) ->
     result |= {"stages": times, "bare_pipeline_s": bare, "outcomes": outcome_summary(run_dir)}
     if bare and times["simulate_s"] is not None:
         result["overhead_without_simulate"] = round((wall - times["simulate_s"]) / bare, 2)
-    print(f"[bench] {label}: {wall:.1f} s wall, {result['summary']}", flush=True)
+    steal = "" if steal0 is None else f", {result['cpu_steal_s']:.1f} CPU s stolen by the host"
+    print(f"[bench] {label}: {wall:.1f} s wall{steal}, {result['summary']}", flush=True)
     if label.startswith("warm") and times["detector1_built"]:
         print(f"[bench] {label}: built {times['detector1_built']} exposures: NOT warm", flush=True)
     return result

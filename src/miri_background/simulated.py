@@ -11,6 +11,7 @@ for byte, as ``simulate.simulate`` writes in one go.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 from collections.abc import Callable
@@ -32,8 +33,6 @@ TABLES = ("catalog", "cosmic_rays")
 
 def simulator_fingerprint() -> str:
     """sha256 of this package's simulator and reference-file source."""
-    import hashlib
-
     here = Path(__file__).parent
     h = hashlib.sha256()
     for name in ("instrument.py", "scene.py", "simulate.py", "refs.py", "crds_local.py"):
@@ -78,7 +77,8 @@ def exposure_key_parts(cfg: simulate.SimConfig, mode: str, name: str) -> dict:
     return {**dataset_key_parts(cfg, mode), "exposure": name}
 
 
-def _simulate_in_pool(name: str, cfg, mode: str, root: Path, enabled: bool) -> Entry:
+def _simulate_entry(name: str, cfg, mode: str, root: Path, enabled: bool) -> Entry:
+    """`simulate_one` from picklable arguments (`cache.each_once` may run it in a pool)."""
     return simulate_one(name, cfg, mode, ContentCache(root, enabled=enabled))
 
 
@@ -110,7 +110,7 @@ def prepare_simulated(
             "simulate",
             [e.name for e in simulate.EXPOSURES],
             lambda n: cache.lookup("sim-exposure", exposure_key_parts(cfg, mode, n)),
-            _simulate_in_pool,
+            _simulate_entry,
             (cfg, mode, cache.root, cache.enabled),
             processes=processes,
             order_offset=order_offset,

@@ -242,3 +242,14 @@ def test_fastest_completed_sample_is_kept_with_every_wall_time():
     assert (got["label"], got["samples_wall_s"]) == ("fast", [90.0, 101.0, 95.5]), (
         f"kept {got}: expected the 95.5 s run (the 90 s one failed) and all 3 wall times"
     )
+
+
+def test_steal_is_the_eighth_value_of_the_cpu_line():
+    stat = "cpu  3019609 10720 586070 1228380 18193 0 4897 78816 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n"
+    got = bench.parse_steal_seconds(stat, 100)
+    assert got == 788.16, f"steal from {stat.splitlines()[0]!r}: expected 788.16 s, got {got}"
+
+
+def test_steal_refuses_a_line_that_is_not_the_cpu_total():
+    with pytest.raises(ValueError, match="not the first line"):
+        bench.parse_steal_seconds("intr 1 2 3 4 5 6 7 8 9\n", 100)
