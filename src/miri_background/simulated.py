@@ -23,6 +23,7 @@ from astropy.table import Table
 
 from miri_background import crds_local, refs, simulate
 from miri_background.cache import ContentCache, Entry, each_once, file_sha256
+from miri_background.frozen import FrozenMap
 from miri_background.pipeline import Inputs, _frozen, _link, _version
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,11 @@ def _detector_and_scene(cfg: simulate.SimConfig):
     return simulate.make_detector(cfg), simulate.make_scene(cfg)
 
 
-def simulate_one(name: str, cfg: simulate.SimConfig, mode: str, cache: ContentCache) -> Entry:
-    """The ``sim-exposure`` entry of exposure ``name`` (built on a miss; process-safe)."""
+def simulate_one(
+    name: str, cfg: simulate.SimConfig, mode: str, parts: dict, cache: ContentCache
+) -> Entry:
+    """The ``sim-exposure`` entry of exposure ``name`` (built on a miss; process-safe),
+    keyed by the data set's ``parts`` (`dataset_key_parts`) and the name."""
     exp = next(e for e in simulate.EXPOSURES if e.name == name)
 
     def build(out: Path) -> None:
@@ -69,17 +73,12 @@ def simulate_one(name: str, cfg: simulate.SimConfig, mode: str, cache: ContentCa
         for table, what in zip((catalog, cosmic_rays), TABLES, strict=True):
             table.write(out / f"{what}.ecsv", format="ascii.ecsv")
 
-    return cache.get_or_build("sim-exposure", exposure_key_parts(cfg, mode, name), build)
+    return cache.get_or_build("sim-exposure", {**parts, "exposure": name}, build)
 
 
-def exposure_key_parts(cfg: simulate.SimConfig, mode: str, name: str) -> dict:
-    """The data set's key parts and the exposure's name."""
-    return {**dataset_key_parts(cfg, mode), "exposure": name}
-
-
-def _simulate_entry(name: str, cfg, mode: str, root: Path, enabled: bool) -> Entry:
+def _simulate_entry(name: str, cfg, mode: str, parts: dict, root: Path, enabled: bool) -> Entry:
     """`simulate_one` from picklable arguments (`cache.each_once` may run it in a pool)."""
-    return simulate_one(name, cfg, mode, ContentCache(root, enabled=enabled))
+    return simulate_one(name, cfg, mode, parts, ContentCache(root, enabled=enabled))
 
 
 def prepare_simulated(
@@ -109,9 +108,9 @@ def prepare_simulated(
         exposures = each_once(
             "simulate",
             [e.name for e in simulate.EXPOSURES],
-            lambda n: cache.lookup("sim-exposure", exposure_key_parts(cfg, mode, n)),
+            lambda n: cache.lookup("sim-exposure", {**parts, "exposure": n}),
             _simulate_entry,
-            (cfg, mode, cache.root, cache.enabled),
+            (cfg, mode, parts, cache.root, cache.enabled),
             processes=processes,
             order_offset=order_offset,
             note=note,
@@ -148,5 +147,7 @@ def prepare_simulated(
         sim_config=cfg,
         seconds=entry.seconds,
         hit=entry.hit,
-        exposures=_frozen({n: {"hit": e.hit, "seconds": e.seconds} for n, e in exposures.items()}),
+        exposures=_frozen(
+            {n: FrozenMap({"hit": e.hit, "seconds": e.seconds}) for n, e in exposures.items()}
+        ),
     )
