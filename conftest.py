@@ -1,3 +1,3 @@
 """Load the suite's pytest plugin (options, markers, stage fixtures) for every test here."""
 
-pytest_plugins = ("miri_background.plugin",)
+pytest_plugins = ("miri_background.pytest_plugin",)

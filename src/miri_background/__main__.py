@@ -11,13 +11,22 @@ import time
 from pathlib import Path
 
 COMMANDS = {
-    "report": "write reports/report.html and summary.json from the latest run",
-    "bench": "time cold / warm runs and stages, write reports/bench.json",
-    "matrix": "the physical checks against jwst releases, write reports/matrix.json",
-    "sensitivity": "run the suite once per injected fault, write reports/sensitivity.json",
-    "specificity": "run the physical checks over many seeds, write reports/specificity.json",
+    "report": ("report.build", "write reports/report.html and summary.json from the latest run"),
+    "bench": ("harness.bench", "time cold / warm runs and stages, write reports/bench.json"),
+    "matrix": (
+        "harness.matrix",
+        "the physical checks against jwst releases, write reports/matrix.json",
+    ),
+    "sensitivity": (
+        "harness.sensitivity",
+        "run the suite once per injected fault, write reports/sensitivity.json",
+    ),
+    "specificity": (
+        "harness.specificity",
+        "run the physical checks over many seeds, write reports/specificity.json",
+    ),
 }
-"""Subcommands implemented by the module of the same name: each has
+"""Subcommand -> (module under miri_background, help): each module has
 ``add_arguments(parser)`` and ``run(args) -> int`` (imported only when chosen)."""
 
 
@@ -34,7 +43,8 @@ def _progress(done: int, total: int, name: str, t0: float = time.perf_counter())
 
 
 def _simulate(args) -> int:
-    from miri_background.simulate import SimConfig, simulate
+    from miri_background.inputs.simulator.config import SimConfig
+    from miri_background.inputs.simulator.writer import simulate
 
     cfg = SimConfig(seed=args.seed, ngroups=args.ngroups)
     t0 = time.perf_counter()
@@ -45,8 +55,8 @@ def _simulate(args) -> int:
         progress=lambda i, n, name: _progress(i, n, name, t0),
     )
     if args.references:
-        from miri_background import refs
-        from miri_background.simulate import make_detector
+        from miri_background.inputs.simulator import references as refs
+        from miri_background.inputs.simulator.signal import make_detector
 
         refs.write_references(args.out / "refs", cfg, make_detector(cfg))
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file()) / 1e6
@@ -60,7 +70,7 @@ def _simulate(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the subcommand; returns the exit status."""
-    from miri_background.simulate import DEFAULT_SEED
+    from miri_background.inputs.simulator.config import DEFAULT_SEED
 
     parser = argparse.ArgumentParser(prog="python -m miri_background", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -74,10 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     sim.set_defaults(func=_simulate)
     argv = sys.argv[1:] if argv is None else argv
     chosen = next((a for a in argv if not a.startswith("-")), None)
-    for name, text in COMMANDS.items():
+    for name, (module, text) in COMMANDS.items():
         p = sub.add_parser(name, help=text)
         if name == chosen:
-            mod = importlib.import_module(f"miri_background.{name}")
+            mod = importlib.import_module(f"miri_background.{module}")
             mod.add_arguments(p)
             p.set_defaults(func=mod.run)
     args = parser.parse_args(argv)

@@ -32,27 +32,11 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from miri_background.files import file_sha256
+
 log = logging.getLogger(__name__)
 
 MANIFEST = "MANIFEST.json"
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def write_json_atomic(path: Path, data) -> Path:
-    """Write ``data`` as indented JSON to ``path`` via a temporary sibling and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp{os.getpid()}.{path.name}")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    os.replace(tmp, path)
-    return path
 
 
 def content_key(parts: dict) -> str:
@@ -212,3 +196,8 @@ def each_once(
         for name in misses:
             done(name, build(name, *args))
     return entries
+
+
+def default_processes() -> int:
+    """Processes for `each_once` misses outside xdist: the CPUs, at most 4 (0.9 GB each)."""
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))

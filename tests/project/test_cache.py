@@ -2,7 +2,7 @@
 
 `ContentCache` is exercised with a tiny build function in temporary directories: hits,
 misses, damaged entries, failing builds and two processes racing for one key. The key
-tests change one input of `pipeline.detector1_key_parts` at a time (a step parameter, a
+tests change one input of `detector1.detector1_key_parts` at a time (a step parameter, a
 byte of the input, of the readnoise override, of a reference file, of an installed
 package's source) and check that exactly that part, and so the key, changes. Installed
 packages are only ever read: the source test edits a temporary copy.
@@ -279,18 +279,19 @@ def test_package_digest_of_copy_matches_install(stpipe_copy):
     """The digest depends on the files, not on where the package lives."""
     import stpipe
 
-    from miri_background import pipeline
+    from miri_background.pipeline import software
 
-    installed = pipeline.package_digest(Path(stpipe.__file__).parent)
-    assert pipeline.package_digest(stpipe_copy) == installed
+    installed = software.package_digest(Path(stpipe.__file__).parent)
+    assert software.package_digest(stpipe_copy) == installed
 
 
 def _change_step_parameter(inputs, monkeypatch, stpipe_copy):
-    from miri_background import pipeline
+    from miri_background.observation import notebook
+    from miri_background.pipeline import detector1
 
-    steps = {k: dict(v) for k, v in pipeline.DETECTOR1_STEPS.items()}
+    steps = {k: dict(v) for k, v in notebook.DETECTOR1_STEPS.items()}
     steps["jump"]["rejection_threshold"] = 11.0
-    monkeypatch.setattr(pipeline, "DETECTOR1_STEPS", FrozenMap(steps))
+    monkeypatch.setattr(detector1, "DETECTOR1_STEPS", FrozenMap(steps))
 
 
 def _change_source(inputs, monkeypatch, stpipe_copy):
@@ -321,19 +322,19 @@ def test_detector1_key_changes_with(change, tmp_inputs, stpipe_copy, monkeypatch
     The installed stpipe is replaced in the fingerprint by the digest of a temporary copy,
     which the ``stpipe-source-byte`` case edits; ``nothing`` checks that the key is stable.
     """
-    from miri_background import pipeline
+    from miri_background.pipeline import detector1, software
 
-    real = pipeline.software_fingerprint()
+    real = software.software_fingerprint()
     monkeypatch.setattr(
-        pipeline,
+        detector1,
         "software_fingerprint",
-        lambda: {**real, "stpipe": pipeline.package_digest(stpipe_copy)},
+        lambda: {**real, "stpipe": software.package_digest(stpipe_copy)},
     )
     name = next(iter(tmp_inputs.uncal))
-    before = pipeline.detector1_key_parts(tmp_inputs, name)
+    before = detector1.detector1_key_parts(tmp_inputs, name)
     apply, expected = CHANGES[change]
     apply(tmp_inputs, monkeypatch, stpipe_copy)
-    after = pipeline.detector1_key_parts(tmp_inputs, name)
+    after = detector1.detector1_key_parts(tmp_inputs, name)
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
     assert changed == expected, f"{change}: parts that changed {changed}, expected {expected}"
     assert (content_key(after) != content_key(before)) == bool(expected), (

@@ -8,10 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from miri_background import metrics, oracle
+from miri_background.checks import metrics, oracle
 from miri_background.frozen import FrozenMap
-from miri_background.pipeline import NOTEBOOK_MAXITERS, SIGMAS
-from miri_background.simulate import SCIENCE_NAMES
+from miri_background.observation.notebook import NOTEBOOK_MAXITERS, SCIENCE_NAMES, SIGMAS
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +20,7 @@ def reference_background(products):
     and 4QPM edges; a star remnant covers < 9 of its 25 pixels)."""
     if products.true_background is not None:
         return products.true_background
-    from miri_background.detection import smooth_background
+    from miri_background.checks.detection import smooth_background
 
     return smooth_background(products.combined[2.0][SCIENCE_NAMES[0]].data)
 

@@ -7,8 +7,8 @@ import pytest
 from astropy.io import fits
 from numpy.testing import assert_array_equal
 
-from miri_background import metrics
-from miri_background.ids import seq_params, sigma_params
+from miri_background.checks import metrics
+from miri_background.checks.ids import seq_params, sigma_params
 
 
 @pytest.mark.parametrize("sigma", sigma_params())

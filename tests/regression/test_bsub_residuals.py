@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from photutils.aperture import CircularAperture, aperture_photometry
 
-from miri_background import metrics
-from miri_background.ids import CLIPPING_SIGMAS, region_params, seq_params, sigma_params
-from miri_background.pixelsets import APERTURE_RADIUS
+from miri_background.checks import metrics
+from miri_background.checks.ids import CLIPPING_SIGMAS, region_params, seq_params, sigma_params
+from miri_background.checks.pixelsets import APERTURE_RADIUS
 
 UNRESOLVED_ALLOWANCE = 0.01
 """DN/s, real data only: stars under the 3-sigma detection limit stay in the sky set and

@@ -14,10 +14,10 @@ from numpy.testing import assert_array_equal
 from photutils.segmentation import detect_sources
 from photutils.utils.exceptions import NoDetectionsWarning
 
-from miri_background import instrument as mi
-from miri_background import metrics
-from miri_background.ids import CLIPPING_SIGMAS, region_params, sigma_params
-from miri_background.simulate import SCIENCE_NAMES
+from miri_background.checks import metrics
+from miri_background.checks.ids import CLIPPING_SIGMAS, region_params, sigma_params
+from miri_background.observation import instrument as mi
+from miri_background.observation.notebook import SCIENCE_NAMES
 
 DETECT_SNR = 5.0
 DETECT_NPIXELS = 5

@@ -8,10 +8,9 @@ import pytest
 from astropy.stats import sigma_clip
 from numpy.testing import assert_array_equal
 
-from miri_background import metrics, oracle
-from miri_background.ids import seq_params, sigma_params
-from miri_background.pipeline import NOTEBOOK_MAXITERS
-from miri_background.simulate import SCIENCE_NAMES
+from miri_background.checks import metrics, oracle
+from miri_background.checks.ids import seq_params, sigma_params
+from miri_background.observation.notebook import NOTEBOOK_MAXITERS, SCIENCE_NAMES
 
 FLOAT32_RTOL = 2.0**-22
 """Two float32 ulps: both sides compute in float64 and round once to float32 (the summation

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from miri_background import truth
-from miri_background.ids import seq_params, sigma_params
-from miri_background.simulate import DEFAULT_SEED
+from miri_background.checks import fingerprints as truth
+from miri_background.checks.ids import seq_params, sigma_params
+from miri_background.inputs.simulator.config import DEFAULT_SEED
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +84,7 @@ def test_truth_bigdata(request, run_background, run_dir, name, kind):
     date / version / CRDS keywords, rtol = atol = 1e-4 (jwst's MIRI image tests)."""
     from astropy.io.fits import FITSDiff
 
-    from miri_background.sources import artifactory_truth
+    from miri_background.inputs.real.sources import artifactory_truth
 
     truth_files = artifactory_truth(request.config, run_dir / "truth")
     got = run_background[2.0].bsub[name] if kind == "bsub" else run_background[2.0].combined[name]

@@ -1,0 +1,82 @@
+"""An independent implementation of the combined background, from the documented algorithm.
+
+Written here with numpy only (not astropy's sigma_clip, which jwst calls) so that the
+comparison can catch a change in either the algorithm or how jwst calls it.
+
+For each pixel, with the N background values ``v_i`` (NaN = missing) and errors ``e_i``:
+
+1. ``keep_i = isfinite(v_i)``.
+2. Repeat at most ``maxiters`` times (without limit when None), until ``keep`` stops
+   changing: ``m = median(v[keep])``, ``s = std(v[keep])`` (ddof=0);
+   ``keep_i &= m - sigma s <= v_i <= m + sigma s``.
+3. ``combined = mean(v[keep])``, ``err = sqrt(sum(e[keep]**2)) / count(keep)``,
+   ``dq = OR_i dq_i`` over all N backgrounds (clipped or not).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Combined:
+    """Oracle result: ``data`` and ``err`` in DN/s, ``dq``, ``nkept`` per pixel."""
+
+    data: np.ndarray
+    err: np.ndarray
+    dq: np.ndarray
+    nkept: np.ndarray
+
+
+def clipped_mask(values: np.ndarray, sigma: float, maxiters: int | None) -> np.ndarray:
+    """Boolean ``keep`` mask (same shape as ``values``, axis 0 = the N exposures)."""
+    keep = np.isfinite(values)
+    iteration = 0
+    while maxiters is None or iteration < maxiters:
+        iteration += 1
+        v = np.where(keep, values, np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixel -> NaN
+            med = np.nanmedian(v, axis=0)
+            std = np.nanstd(v, axis=0)
+            new = keep & (values >= med - sigma * std) & (values <= med + sigma * std)
+        if np.array_equal(new, keep):
+            break
+        keep = new
+    return keep
+
+
+def combine(
+    values: np.ndarray, errors: np.ndarray, dqs: np.ndarray, sigma: float, maxiters: int | None
+) -> Combined:
+    """The combined background of ``values`` (N, ny, nx) with the rule above."""
+    keep = clipped_mask(values, sigma, maxiters)
+    n = keep.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        data = np.where(keep, values, 0.0).sum(axis=0) / n
+        err = np.sqrt(np.where(keep, errors**2, 0.0).sum(axis=0)) / n
+    dq = np.bitwise_or.reduce(dqs.astype(np.uint32), axis=0)
+    return Combined(data, err, dq, n)
+
+
+def normalised_scatter(sigma: float, maxiters: int | None, n: int = 4, samples: int = 200_000):
+    """Robust std of ``(combined - truth) / err`` for N unit-Gaussian values, by Monte Carlo.
+
+    Clipping selects which values are kept, so the nominal ``err = 1 / sqrt(n_kept)`` is not
+    exactly the scatter of the kept mean (sigma=2, N=4: 1.038; sigma=3: 0.994). The
+    statistic is `metrics.robust_std` over pixels with a kept value, as in the checks.
+    Deterministic (seed 0); its own relative sampling error is
+    ``metrics.robust_std_error(samples)`` (0.26 % for 2e5 samples).
+    """
+    from miri_background.checks.metrics import robust_std
+
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((n, samples, 1))
+    result = combine(
+        values, np.ones_like(values), np.zeros(values.shape, np.uint32), sigma, maxiters
+    )
+    z = (result.data / result.err).ravel()
+    return robust_std(z[np.isfinite(z)])

@@ -1,0 +1,117 @@
+"""Specificity: run the physical checks on many noise realisations; expect no failure.
+
+Each seed is one pytest session of ``tests/regression -m "not truth"`` on the rate-level
+built-in data set (``--sim-level rate --sim-seed N``: no detector1, ~1 min a seed on 2
+cores), with its own temporary cache and run directories. The checks are designed for a
+false-alarm probability <= 1e-3 per run (metrics.RUN_FALSE_ALARM), so 50 seeds should give
+no failure at all (P(any) <= 5 %).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+from miri_background.files import write_json_atomic
+
+FIRST_SEED = 1000
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--seeds", type=int, default=50, metavar="N", help="how many seeds")
+    parser.add_argument("--first-seed", type=int, default=FIRST_SEED, metavar="S")
+    parser.add_argument("--level", choices=("rate", "uncal"), default="rate")
+    parser.add_argument("--tests", default="tests/regression", metavar="PATH")
+    parser.add_argument("--workers", type=int, default=2, metavar="N", help="pytest -n")
+    parser.add_argument("--out", type=Path, default=Path("reports/specificity.json"))
+
+
+def junit_failures(path: Path) -> tuple[int, list[str]]:
+    """(tests run, ids of failed or errored tests) from a pytest junit XML file."""
+    root = ET.parse(path).getroot()
+    failed, total = [], 0
+    for case in root.iter("testcase"):
+        total += 1
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed.append(f"{case.get('classname')}::{case.get('name')}")
+    return total, failed
+
+
+def run_seed(seed: int, args, workdir: Path) -> dict:
+    """One pytest session on ``seed``; returns its failures and wall time."""
+    junit = workdir / f"seed{seed}.xml"
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        args.tests,
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "not truth",
+        f"--sim-level={args.level}",
+        f"--sim-seed={seed}",
+        f"--cache-dir={workdir / 'cache'}",
+        "-o",
+        f"miri_background_runs={workdir / 'runs'}",
+        f"--junitxml={junit}",
+    ]
+    if args.workers > 1:
+        cmd += ["-n", str(args.workers)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    seconds = time.perf_counter() - t0
+    if not junit.is_file():
+        return {
+            "seed": seed,
+            "error": proc.stdout[-2000:] + proc.stderr[-2000:],
+            "seconds": seconds,
+            "tests": 0,
+            "failed": [],
+        }
+    total, failed = junit_failures(junit)
+    return {"seed": seed, "tests": total, "failed": failed, "seconds": round(seconds, 1)}
+
+
+def run(args) -> int:
+    """Run every seed, write the JSON report, print a summary; 1 if anything failed."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="mb-specificity-") as tmp:
+        for i in range(args.seeds):
+            seed = args.first_seed + i
+            workdir = Path(tmp) / f"s{seed}"
+            workdir.mkdir()
+            result = run_seed(seed, args, workdir)
+            results.append(result)
+            status = "error" if "error" in result else f"{len(result['failed'])} failed"
+            print(
+                f"[{i + 1}/{args.seeds}] seed {seed}: {result['tests']} tests, {status}, "
+                f"{result['seconds']:.0f} s",
+                flush=True,
+            )
+            subprocess.run(["rm", "-rf", str(workdir)], check=False)
+    per_test = Counter(t for r in results for t in r["failed"])
+    errors = [r["seed"] for r in results if "error" in r]
+    report = {
+        "seeds": [r["seed"] for r in results],
+        "level": args.level,
+        "designed_false_alarm_per_run": 1e-3,
+        "failures_per_test": dict(per_test.most_common()),
+        "runs_with_failures": sum(bool(r["failed"]) for r in results),
+        "sessions_that_errored": errors,
+        "runs": results,
+        "verdict": "pass" if not per_test and not errors else "fail",
+    }
+    write_json_atomic(args.out, report)
+    print(
+        f"specificity: {len(results)} seeds, {report['runs_with_failures']} with failures, "
+        f"{len(errors)} errored; per test: {dict(per_test) or 'none'} -> {args.out}"
+    )
+    return 0 if report["verdict"] == "pass" else 1

@@ -1,0 +1,108 @@
+"""Stage 2: calwebb_detector1 on each uncal exposure, cached per exposure by content."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from miri_background.cache import ContentCache, each_once
+from miri_background.files import file_sha256, link_atomic
+from miri_background.frozen import FrozenMap
+from miri_background.inputs.records import Inputs
+from miri_background.observation.notebook import DETECTOR1_STEPS
+from miri_background.pipeline.jwst_env import call_pipeline, crds_for, jwst_log_to
+from miri_background.pipeline.records import Detector1Products
+from miri_background.pipeline.software import software_fingerprint, tree_digest
+
+log = logging.getLogger(__name__)
+
+
+def detector1_steps(inputs: Inputs) -> dict[str, dict]:
+    """The notebook's step overrides, with the data set's readnoise file when it has one."""
+    steps = {k: dict(v) for k, v in DETECTOR1_STEPS.items()}
+    if inputs.readnoise is not None:
+        steps["jump"]["override_readnoise"] = str(inputs.readnoise)
+        steps["ramp_fit"] = {"override_readnoise": str(inputs.readnoise)}
+    return steps
+
+def detector1_key_parts(inputs: Inputs, name: str) -> dict:
+    """What a detector1 product depends on: input, parameters, references, software."""
+    steps = detector1_steps(inputs)
+    if inputs.readnoise is not None:
+        steps["jump"]["override_readnoise"] = file_sha256(inputs.readnoise)
+        steps["ramp_fit"]["override_readnoise"] = file_sha256(inputs.readnoise)
+    if inputs.crds_root is not None:
+        references = tree_digest(inputs.crds_root / "references")
+    else:
+        references = "caller CRDS context " + os.environ.get("CRDS_CONTEXT", "(operational)")
+    return {
+        "stage": "detector1",
+        "input": file_sha256(inputs.uncal[name]),
+        "steps": steps,
+        "references": references,
+        "software": software_fingerprint(),
+    }
+
+def _detector1_one(name: str, inputs: Inputs, cache_root: Path, use_cache: bool, logs: Path):
+    """Run (or reuse) detector1 on one exposure; safe to call from several processes."""
+    cache = ContentCache(cache_root, enabled=use_cache)
+
+    def build(out: Path) -> None:
+        from jwst.pipeline import Detector1Pipeline
+
+        with crds_for(inputs), jwst_log_to(logs / f"detector1_{name}.log"):
+            call_pipeline(
+                Detector1Pipeline,
+                inputs.uncal[name],
+                out,
+                detector1_steps(inputs),
+                f"detector1 on {name}",
+                save_results=True,
+            )
+        for extra in out.glob("*_rateints.fits"):
+            extra.unlink()
+
+    return cache.get_or_build("detector1", detector1_key_parts(inputs, name), build)
+
+def run_detector1(
+    inputs: Inputs,
+    cache: ContentCache,
+    run_dir: Path,
+    *,
+    processes: int = 1,
+    order_offset: int = 0,
+    note: Callable[[str], None] = log.info,
+) -> Detector1Products:
+    """Detector1 on the 8 exposures, each once per cache key.
+
+    Parameters
+    ----------
+    processes, order_offset
+        How the misses are built (`cache.each_once`): xdist workers pass 1 and their own
+        offset, a plain session a process pool.
+    note : callable
+        Receives one progress line per exposure.
+    """
+    out = run_dir / "detector1"
+    out.mkdir(parents=True, exist_ok=True)
+    if inputs.rates is not None:
+        note("detector1: rate-level data set, no ramps to fit")
+        rates = {n: link_atomic(p, out / f"{n}_rate.fits") for n, p in inputs.rates.items()}
+        return Detector1Products(FrozenMap(rates), FrozenMap({}), FrozenMap({}))
+    entries = each_once(
+        "detector1",
+        list(inputs.uncal),
+        lambda n: cache.lookup("detector1", detector1_key_parts(inputs, n)),
+        _detector1_one,
+        (inputs, cache.root, cache.enabled, run_dir / "logs"),
+        processes=processes,
+        order_offset=order_offset,
+        note=note,
+    )
+    rates = {}
+    for n in inputs.uncal:
+        rates[n] = link_atomic(entries[n].path / f"{n}_rate.fits", out / f"{n}_rate.fits")
+    steps = FrozenMap(detector1_steps(inputs))
+    return Detector1Products(FrozenMap(rates), FrozenMap(entries), steps)

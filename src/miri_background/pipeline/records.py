@@ -1,0 +1,41 @@
+"""Frozen records of the pipeline stages: detector1 products, associations, background runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from miri_background.cache import Entry
+
+
+@dataclass(frozen=True)
+class Detector1Products:
+    """Rate files per exposure, and per exposure: cache entry (hit/miss) and pipeline s."""
+
+    rates: Mapping[str, Path]
+    entries: Mapping[str, Entry]
+    steps: Mapping[str, dict]
+
+@dataclass(frozen=True)
+class Associations:
+    """Level-2b association file per science exposure (members as absolute paths)."""
+
+    files: Mapping[str, Path]
+    backgrounds: tuple[str, ...]
+
+@dataclass(frozen=True)
+class BackgroundRun:
+    """Products of the background step for one sigma.
+
+    ``bsub`` and ``combined`` map the science exposure name to ``*_bsub.fits`` and
+    ``*_combinedbackground.fits``; ``seconds`` is the pipeline time per exposure and
+    ``workers`` the process (xdist worker id or ``main``) that made each call.
+    """
+
+    sigma: float
+    maxiters: int | None
+    bsub: Mapping[str, Path]
+    combined: Mapping[str, Path]
+    seconds: Mapping[str, float] = field(default_factory=dict)
+    workers: Mapping[str, str] = field(default_factory=dict)

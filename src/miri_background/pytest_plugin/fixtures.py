@@ -1,0 +1,201 @@
+"""The session fixtures, chained in stage order, each returning a frozen record.
+
+``sim_config -> inputs -> run_detector1 -> associations -> run_background -> products ->
+pixel_sets``. Heavy work is cached by content (`miri_background.cache`) and, under
+pytest-xdist, shared between workers through file locks. jwst is imported only inside the
+stages that call it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pytest
+
+from miri_background.cache import default_processes
+from miri_background.observation.notebook import EXPOSURES
+from miri_background.pytest_plugin.session import (
+    is_worker,
+    record_stage,
+    run_directory,
+    worker_id,
+    worker_share,
+)
+
+
+@pytest.fixture(scope="session")
+def note(request):
+    """Print one line to the terminal (controller only) and to the run log."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    log = logging.getLogger("miri_background")
+
+    def _note(line: str) -> None:
+        log.info(line)
+        if reporter is not None and not is_worker(request.config):
+            capture = request.config.pluginmanager.getplugin("capturemanager")
+            with capture.global_and_fixture_disabled():  # show stage lines live
+                reporter.write_line(f"[miri_background] {line}")
+
+    return _note
+
+
+@pytest.fixture(scope="session")
+def run_dir(request, note) -> Path:
+    """This session's run directory (all products, logs, stage records), shared by workers."""
+    path = run_directory(request.config)
+    path.mkdir(parents=True, exist_ok=True)
+    (path.parent / "LATEST").write_text(path.name + "\n")
+    note(f"run directory {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def content_cache(request):
+    """The content cache (``--cache-dir``, ``--no-cache``)."""
+    from miri_background.cache import ContentCache
+
+    path = request.config.getoption("cache_dir") or Path(request.config.rootpath) / ".cache" / "mb"
+    return ContentCache(Path(path), enabled=not request.config.getoption("no_cache"))
+
+
+@pytest.fixture(scope="session")
+def sim_config(request):
+    """The built-in data set's configuration (``--sim-seed``)."""
+    from miri_background.inputs.simulator.config import DEFAULT_SEED, SimConfig
+
+    seed = request.config.getoption("sim_seed")
+    return SimConfig(seed=DEFAULT_SEED if seed is None else seed)
+
+
+@pytest.fixture(scope="session")
+def data_source(request) -> str:
+    """The chosen data source; --bigdata selects artifactory as in jwst's regtests."""
+    if request.config.getoption("bigdata", False):
+        return "artifactory"
+    return request.config.getoption("data_source")
+
+
+@pytest.fixture(scope="session")
+def inputs(request, data_source, sim_config, content_cache, run_dir, note):
+    """Stage 1: the 8 uncal exposures from the chosen data source."""
+    from miri_background.inputs import built_in as simulated
+
+    t0 = time.perf_counter()
+    if data_source == "simulated":
+        # as for detector1: xdist workers (one core each) split the exposures, a plain
+        # session uses a process pool
+        result = simulated.prepare_simulated(
+            content_cache,
+            sim_config,
+            request.config.getoption("sim_level"),
+            **_split_over_workers(request.config),
+            note=note,
+        )
+    else:
+        from miri_background.inputs.real import sources
+
+        result = sources.real_inputs(request.config, data_source, run_dir / "data")
+    seconds = time.perf_counter() - t0
+    note(f"inputs ({result.source}): {'cache hit' if result.hit else 'built'} in {seconds:.1f} s")
+    record_stage(
+        request.config,
+        "inputs",
+        {
+            "source": result.source,
+            "sim_truth": str(result.sim_truth) if result.sim_truth else None,
+            "seed": result.sim_config.seed if result.sim_config else None,
+            "uncal": {n: str(p) for n, p in result.uncal.items()},
+            "exposures": {n: dict(e) for n, e in result.exposures.items()},
+            "hit": result.hit,
+            "seconds": seconds,
+            "build_seconds": result.seconds,
+        },
+    )
+    return result
+
+
+def _split_over_workers(config) -> dict[str, int]:
+    """How a stage built per exposure uses the CPUs: an xdist worker is one process and
+    starts at its share of the exposures (they meet at the cache locks); a plain session
+    runs a process pool over the CPUs."""
+    if is_worker(config):
+        return {"processes": 1, "order_offset": worker_share(config, len(EXPOSURES))}
+    return {"processes": default_processes(), "order_offset": 0}
+
+
+@pytest.fixture(scope="session")
+def run_detector1(request, inputs, content_cache, run_dir, note):
+    """Stage 2: detector1 on all 8 exposures (cached; xdist workers split the misses)."""
+    from miri_background.pipeline.detector1 import run_detector1 as pipeline_detector1
+
+    t0 = time.perf_counter()
+    products = pipeline_detector1(
+        inputs, content_cache, run_dir, **_split_over_workers(request.config), note=note
+    )
+    hits = sum(e.hit for e in products.entries.values()) if products.entries else "no"
+    seconds = time.perf_counter() - t0
+    note(f"detector1: {hits}/8 cache hits, {seconds:.1f} s")
+    record_stage(
+        request.config,
+        "detector1",
+        {
+            "seconds": seconds,
+            "exposures": {
+                n: {"hit": e.hit, "seconds": e.seconds, "reason": e.reason, "key": e.key}
+                for n, e in products.entries.items()
+            },
+        },
+    )
+    return products
+
+
+@pytest.fixture(scope="session")
+def associations(run_detector1, run_dir):
+    """Stage 3: the level-2b associations, one per science exposure."""
+    from miri_background.pipeline.associations import make_associations
+
+    return make_associations(run_detector1.rates, run_dir / "asn")
+
+
+@pytest.fixture(scope="session")
+def run_background(request, inputs, associations, run_dir, note):
+    """Stage 4: the image2 background step for sigma 1, 2 and 3 (maxiters=3).
+
+    The 12 calls are shared between xdist workers (each takes the free ones)."""
+    from miri_background.pipeline.background import run_backgrounds
+
+    t0 = time.perf_counter()
+    runs = run_backgrounds(
+        inputs, associations, run_dir, worker=worker_id(request.config), note=note
+    )
+    seconds = time.perf_counter() - t0
+    note(f"background: {seconds:.1f} s for sigma {', '.join(f'{s:g}' for s in runs)}")
+    record_stage(
+        request.config,
+        "background",
+        {
+            "seconds": seconds,
+            "pipeline_seconds": {f"sigma{s:g}": dict(r.seconds) for s, r in runs.items()},
+            "ran_by": {f"sigma{s:g}": dict(r.workers) for s, r in runs.items()},
+            "fault": request.config.getoption("inject_fault"),
+        },
+    )
+    return runs
+
+
+@pytest.fixture(scope="session")
+def products(inputs, run_detector1, run_background):
+    """All rate, combined-background and bsub arrays, loaded once (read-only)."""
+    from miri_background.checks.products import load_products
+
+    return load_products(inputs, run_detector1, run_background)
+
+
+@pytest.fixture(scope="session")
+def pixel_sets(inputs, products):
+    """Sky / star / region pixel sets per exposure (truth catalogs or detection)."""
+    from miri_background.checks.pixelsets import build_pixel_sets
+
+    return build_pixel_sets(inputs, products)

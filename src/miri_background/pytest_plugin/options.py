@@ -1,0 +1,94 @@
+"""The suite's command-line options and configure-time checks."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from miri_background.pytest_plugin.session import is_worker, prune_runs, run_directory
+
+DATA_SOURCES = ("simulated", "artifactory", "box", "dir:PATH")
+
+
+def _data_source(value: str) -> str:
+    """argparse type of --data-source: one of DATA_SOURCES (``dir:`` with a path)."""
+    if value in ("simulated", "artifactory", "box") or (value.startswith("dir:") and value[4:]):
+        return value
+    raise pytest.UsageError(
+        f"--data-source={value!r}: choose one of simulated, artifactory, box or dir:PATH"
+    )
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("miri_background", "MIRI imaging background regression suite")
+    group.addoption(
+        "--data-source",
+        type=_data_source,
+        default="simulated",
+        metavar="{simulated,artifactory,box,dir:PATH}",
+        help="where the 8 uncal exposures come from (default: the built-in simulator); "
+        "--bigdata implies artifactory",
+    )
+    group.addoption(
+        "--sim-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed of the built-in data set (default: the canonical seed the truth is for)",
+    )
+    group.addoption(
+        "--sim-level",
+        choices=("uncal", "rate"),
+        default="uncal",
+        help="built-in data as ramps through detector1 (default) or as rate images with "
+        "ramp-fit noise (fast, for sweeps over seeds)",
+    )
+    group.addoption(
+        "--update-truth",
+        action="store_true",
+        help="rewrite truth/ from this run and print what changed (the okify step)",
+    )
+    group.addoption(
+        "--inject-fault",
+        default=None,
+        metavar="SPEC",
+        help="patch jwst before the background stage: a catalog name or path/to/file.py::func",
+    )
+    group.addoption(
+        "--cache-dir",
+        default=None,
+        metavar="DIR",
+        help="cache of simulated inputs and detector1 products (default: <rootdir>/.cache/mb)",
+    )
+    group.addoption("--no-cache", action="store_true", help="rebuild every cached product")
+    parser.addini("miri_background_runs", "directory for run directories", default="runs")
+
+
+def pytest_configure(config):
+    if not is_worker(config):
+        # xdist hands this uid to its workers, so that all of them share one run directory
+        config.option.testrunuid = getattr(config.option, "testrunuid", None) or uuid.uuid4().hex
+        prune_runs(run_directory(config).parent)
+    wants_bigdata = config.getoption("bigdata", False) or (
+        config.getoption("data_source", None) == "artifactory"
+    )
+    if wants_bigdata and not os.environ.get("TEST_BIGDATA"):
+        raise pytest.UsageError(
+            "TEST_BIGDATA is not set: --bigdata / --data-source artifactory read the inputs "
+            "from $TEST_BIGDATA/<inputs_root>/<env>/miri/image/background/; set it to the "
+            "Artifactory URL or a local mirror directory (or drop --bigdata for the built-in data)"
+        )
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    config.addinivalue_line("markers", "truth: compares with the blessed truth files")
+    spec = config.getoption("inject_fault", None)
+    if spec:
+        from miri_background.harness import faults
+
+        try:
+            faults.apply(spec)
+        except (ValueError, FileNotFoundError, AttributeError) as exc:
+            raise pytest.UsageError(f"--inject-fault {spec}: {exc}") from exc
+
+

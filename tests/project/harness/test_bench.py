@@ -1,0 +1,255 @@
+"""The benchmark's bookkeeping (`miri_background.bench`), on fabricated records.
+
+No timing is asserted here: the performance figures come from ``make bench`` on a quiet
+machine. These tests check what turns records into figures: stage times from the workers'
+``stages/*.json``, the bare pipeline critical path, test counts from ``outcomes.json``, the
+pass / MISS verdict of each target, and the ``/proc`` parsing behind the peak RSS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from miri_background.harness import bench
+
+SCIENCE = [f"starfield_med_seq{i}_MIRIMAGE_F770Wexp1" for i in range(1, 5)]
+BACKGROUND = [f"bkg_faint_seq{i}_MIRIMAGE_F770Wexp1" for i in range(1, 5)]
+
+
+def _detector1(built: dict[str, float], hits: list[str], wall: float) -> dict:
+    exposures = {n: {"hit": False, "seconds": s, "reason": "not cached"} for n, s in built.items()}
+    exposures |= {n: {"hit": True, "seconds": 0.0, "reason": "hit"} for n in hits}
+    return {"seconds": wall, "exposures": exposures}
+
+
+def _exposures(built: dict[str, float]) -> dict:
+    """The inputs record's ``exposures``: the ones built here, the others hits."""
+    return {
+        "exposures": {
+            n: {"hit": n not in built, "seconds": built.get(n, 0.0)} for n in SCIENCE + BACKGROUND
+        }
+    }
+
+
+BACKGROUND_CALLS = {
+    f"sigma{s}": {n: 0.5 + 0.1 * i for i, n in enumerate(SCIENCE)} for s in (1, 2, 3)
+}
+"""12 Image2Pipeline calls: 3 x (0.5 + 0.6 + 0.7 + 0.8) = 7.8 s."""
+RAN_BY = {
+    sigma: {n: "gw0" if sigma == "sigma1" or i < 2 else "gw1" for i, n in enumerate(SCIENCE)}
+    for sigma in BACKGROUND_CALLS
+}
+"""gw0 made sigma1 and the first two of sigma2/3 (2.6 + 2 x 1.1 = 4.8 s), gw1 the rest (3.0 s)."""
+
+
+def _background(wall: float, ran_by: dict = RAN_BY) -> dict:
+    return {"seconds": wall, "pipeline_seconds": BACKGROUND_CALLS, "ran_by": ran_by}
+
+
+COLD_STAGES = {
+    "gw0": {
+        "inputs": {"seconds": 12.0, "hit": False, **_exposures(dict.fromkeys(SCIENCE, 2.0))},
+        "detector1": _detector1(
+            dict(zip(SCIENCE, (10.0, 11.0, 12.0, 13.0), strict=True)), BACKGROUND, 47.0
+        ),
+        "background": _background(8.0),
+    },
+    "gw1": {
+        "inputs": {"seconds": 12.5, "hit": True, **_exposures(dict.fromkeys(BACKGROUND, 2.5))},
+        "detector1": _detector1(dict.fromkeys(BACKGROUND, 9.0), SCIENCE, 46.5),
+        "background": _background(8.2),
+    },
+}
+"""A cold -n 2 run: gw0 simulated the science exposures (8 s) and ran detector1 on them
+(46 s of calls), gw1 did the backgrounds (10 s, 36 s) and found the data set built."""
+
+
+def test_stage_times_of_a_cold_run():
+    times = bench.stage_times(COLD_STAGES)
+    expected = {
+        "simulate_s": 12.5,
+        "simulate_hit": True,
+        "simulate_calls_s": {"gw0": 8.0, "gw1": 10.0},
+        "detector1_s": 47.0,
+        "detector1_built": 8,
+        "detector1_calls_s": {"gw0": 46.0, "gw1": 36.0},
+        "associations_s": None,
+        "background_s": 8.2,
+        "background_calls_s": {"gw0": pytest.approx(4.8), "gw1": pytest.approx(3.0)},
+    }
+    assert times == expected, f"stage times (s): expected {expected}, got {times}"
+
+
+def test_bare_pipeline_is_the_busiest_worker_in_each_stage():
+    bare = bench.bare_seconds(bench.stage_times(COLD_STAGES))
+    assert bare == pytest.approx(46.0 + 4.8), f"bare pipeline: expected 50.8 s, got {bare} s"
+
+
+def test_warm_run_bare_pipeline_is_the_background_alone():
+    alone = {sigma: dict.fromkeys(names, "main") for sigma, names in RAN_BY.items()}
+    warm = {
+        "main": {
+            "detector1": _detector1({}, SCIENCE + BACKGROUND, 1.5),
+            "background": _background(8.0, alone),
+        }
+    }
+    times = bench.stage_times(warm)
+    got = (times["detector1_built"], times["simulate_s"], bench.bare_seconds(times))
+    assert got == (0, None, pytest.approx(7.8)), (
+        f"(exposures built, simulate s, bare s): expected (0, None, 7.8), got {got}"
+    )
+
+
+def test_bare_pipeline_unknown_without_a_background_record():
+    times = bench.stage_times({"gw0": {"detector1": COLD_STAGES["gw0"]["detector1"]}})
+    assert bench.bare_seconds(times) is None, f"bare from {times}: expected None"
+
+
+def test_read_stages_keys_records_by_worker(tmp_path):
+    (tmp_path / "stages").mkdir()
+    for worker, record in COLD_STAGES.items():
+        (tmp_path / "stages" / f"{worker}.json").write_text(json.dumps(record))
+    got = bench.read_stages(tmp_path)
+    assert got == COLD_STAGES, f"workers read: {sorted(got)}, expected gw0 and gw1"
+
+
+def test_outcome_summary_counts_outcomes_and_sums_call_durations(tmp_path):
+    tests = [
+        {"nodeid": "a::t1", "when": "call", "outcome": "passed", "duration_s": 1.25},
+        {"nodeid": "a::t2", "when": "call", "outcome": "failed", "duration_s": 2.0},
+        {"nodeid": "a::t3", "when": "call", "outcome": "xfailed", "duration_s": 0.5},
+        {"nodeid": "a::t4", "when": "setup", "outcome": "failed", "duration_s": 30.0},
+    ]
+    (tmp_path / "outcomes.json").write_text(json.dumps({"exitstatus": 1, "tests": tests}))
+    got = bench.outcome_summary(tmp_path)
+    expected = {
+        "counts": {"passed": 1, "failed": 2, "xfailed": 1},
+        "tests_s": 3.75,
+        "exitstatus": 1,
+    }
+    assert got == expected, f"expected {expected} (setup time not a test's), got {got}"
+
+
+def test_outcome_summary_without_outcomes_file(tmp_path):
+    got = bench.outcome_summary(tmp_path)
+    assert got["tests_s"] is None and got["counts"] == {}, f"no outcomes.json gave {got}"
+
+
+@pytest.mark.parametrize(
+    ("op", "value", "target", "status"),
+    [
+        pytest.param("<=", 1.29, 1.3, "pass", id="le-below"),
+        pytest.param("<=", 1.3, 1.3, "pass", id="le-equal"),
+        pytest.param("<=", 1.31, 1.3, "MISS", id="le-above"),
+        pytest.param(">=", 1.6, 1.6, "pass", id="ge-equal"),
+        pytest.param(">=", 1.59, 1.6, "MISS", id="ge-below"),
+        pytest.param("<=", None, 15.0, "not measured", id="skipped"),
+    ],
+)
+def test_figure_status(op, value, target, status):
+    figure = bench.Figure("f", value, op, target, "", "test")
+    assert figure.status == status, f"{value} {op} {target}: expected {status}, got {figure.status}"
+
+
+def test_figures_from_runs():
+    runs = {
+        "cold_n2": {"wall_s": 100.0, "bare_pipeline_s": 80.0, "peak_rss_mib": {"a 1": 900.0}},
+        "warm_n2": {"wall_s": 20.0, "peak_rss_mib": {"a 2": 2048.0}},
+        "cold_n1": {"wall_s": 170.0, "peak_rss_mib": {"a 3": 1000.0}},
+    }
+    figs = bench.figures(runs, {"bare_s": 70.0}, {"ratio": 2.5})
+    got = [(f.value, f.status) for f in figs]
+    expected = [
+        (1.25, "pass"),
+        (1.43, "MISS"),
+        (20.0, "MISS"),
+        (1.7, "pass"),
+        (2.0, "pass"),
+        (2.5, "MISS"),
+    ]
+    assert got == expected, f"(value, status) per figure: expected {expected}, got {got}"
+
+
+def test_figures_without_cold_runs_are_not_measured():
+    figs = bench.figures({"warm_n2": {"wall_s": 12.0, "peak_rss_mib": {}}}, None, {"ratio": 1.5})
+    not_measured = [f.name for f in figs if f.status == "not measured"]
+    assert len(not_measured) == 4, f"expected overhead x2, speed-up, RSS unmeasured: {not_measured}"
+
+
+def test_table_shows_value_target_and_miss():
+    table = bench.format_table([bench.Figure("warm wall", 20.0, "<=", 15.0, "s", "issue 3")])
+    row = table.splitlines()[1].split()
+    expected = ["warm", "wall", "20", "s", "<=", "15", "s", "MISS"]
+    assert row == expected, f"expected the row {expected}, got:\n{table}"
+
+
+def test_parse_stat_ppid_with_parentheses_in_the_name():
+    stat = "4242 (py (x) y) S 17 4242 4242 0 -1 4194560 2279 0 0 0"
+    assert bench.parse_stat_ppid(stat) == 17, f"ppid of {stat!r}"
+
+
+def test_parse_vmhwm():
+    status = "Name:\tpython\nVmPeak:\t 2000000 kB\nVmHWM:\t  912340 kB\nVmRSS:\t  800000 kB\n"
+    got = (bench.parse_vmhwm_kib(status), bench.parse_vmhwm_kib("Name:\tkthreadd\n"))
+    assert got == (912340, None), f"(VmHWM KiB, without VmHWM): got {got}"
+
+
+def test_descendants_include_a_child_process():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        found = bench.descendants(os.getpid())
+    finally:
+        child.kill()
+        child.wait()
+    assert child.pid in found and os.getpid() in found, f"{child.pid} not in tree {found}"
+
+
+@pytest.mark.parametrize(
+    ("cmdline", "is_root", "expected"),
+    [
+        pytest.param("python -m pytest tests", True, "pytest controller", id="root"),
+        pytest.param(
+            "python -c import sys;exec(eval(sys.stdin.readline()))",
+            False,
+            "xdist worker",
+            id="execnet",
+        ),
+        pytest.param(
+            "python -c from multiprocessing.spawn import spawn_main",
+            False,
+            "detector1 pool process",
+            id="spawn",
+        ),
+    ],
+)
+def test_role(cmdline, is_root, expected):
+    got = bench.role(cmdline, is_root)
+    assert got == expected, f"{cmdline!r}: expected {expected!r}, got {got!r}"
+
+
+def test_fastest_completed_sample_is_kept_with_every_wall_time():
+    samples = [
+        {"wall_s": 90.0, "error": "pytest exited 3"},
+        {"wall_s": 101.0, "label": "slow"},
+        {"wall_s": 95.5, "label": "fast"},
+    ]
+    got = bench.fastest(samples)
+    assert (got["label"], got["samples_wall_s"]) == ("fast", [90.0, 101.0, 95.5]), (
+        f"kept {got}: expected the 95.5 s run (the 90 s one failed) and all 3 wall times"
+    )
+
+
+def test_steal_is_the_eighth_value_of_the_cpu_line():
+    stat = "cpu  3019609 10720 586070 1228380 18193 0 4897 78816 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n"
+    got = bench.parse_steal_seconds(stat, 100)
+    assert got == 788.16, f"steal from {stat.splitlines()[0]!r}: expected 788.16 s, got {got}"
+
+
+def test_steal_refuses_a_line_that_is_not_the_cpu_total():
+    with pytest.raises(ValueError, match="not the first line"):
+        bench.parse_steal_seconds("intr 1 2 3 4 5 6 7 8 9\n", 100)
