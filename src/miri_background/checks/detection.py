@@ -9,16 +9,15 @@ brightest pixel of each segment of a background exposure that no other exposure 
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 from astropy.stats import SigmaClip
-from astropy.table import Table
 from photutils.background import Background2D, MedianBackground
 from photutils.segmentation import detect_sources
 from photutils.utils.exceptions import NoDetectionsWarning
 from scipy.ndimage import binary_dilation, median_filter
 
-from miri_background.frozen import FrozenMap
 from miri_background.observation import instrument as mi
 
 BOX, FILTER, NSIGMA, NPIXELS, GROW = 64, 3, 3.0, 5, 3
@@ -52,11 +51,27 @@ def source_segments(image: np.ndarray):
         return detect_sources(residual, NSIGMA * bkg.background_rms, NPIXELS), residual
 
 
-def pixel_sets_from_data(products):
-    """`pixelsets.PixelSets` from detection (``from_truth=False``, no science-star list)."""
-    from miri_background.checks.pixelsets import PixelSets, StarPixel
-    from miri_background.observation.notebook import NOTEBOOK_SKY, NOTEBOOK_STAR
+class Peak(NamedTuple):
+    """The brightest pixel of a detected segment: exposure, x, y, region, residual DN/s."""
 
+    exposure: str
+    x: int
+    y: int
+    region: str
+    peak: float
+
+
+def detect_sky_and_peaks(products) -> tuple[dict[str, np.ndarray], list[Peak]]:
+    """Sky masks per region and background-star peaks, from detection on the rates.
+
+    Returns
+    -------
+    sky : dict
+        Region -> (NY, NX) bool: no segment in any exposure and finite everywhere.
+    peaks : list of Peak
+        Per background exposure, each segment's brightest pixel that no other exposure's
+        segments cover, in an illuminated region.
+    """
     masks, segs = {}, {}
     for name, img in products.rates.items():
         seg, residual = source_segments(img.data)
@@ -80,14 +95,5 @@ def pixel_sets_from_data(products):
             region = mi.region_of(x, y)
             if region is None or others[y, x] or science_any[y, x] or unusable[y, x]:
                 continue
-            stars.append(StarPixel(name, x, y, region, float(residual[y, x])))
-    named = min(stars, key=lambda s: (s.x - NOTEBOOK_STAR[0]) ** 2 + (s.y - NOTEBOOK_STAR[1]) ** 2)
-    empty = Table(names=("x", "y", "flux", "region"), dtype=(float, float, float, str))
-    return PixelSets(
-        FrozenMap(sky),
-        tuple(stars),
-        FrozenMap({n: empty for n in products.science_names}),
-        NOTEBOOK_SKY,
-        named,
-        False,
-    )
+            stars.append(Peak(name, x, y, region, float(residual[y, x])))
+    return sky, stars

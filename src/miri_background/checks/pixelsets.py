@@ -8,23 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from astropy.table import Table
 
+from miri_background.checks.detection import detect_sky_and_peaks
 from miri_background.frozen import FrozenMap
 from miri_background.observation import instrument as mi
+from miri_background.observation.notebook import NOTEBOOK_SKY, NOTEBOOK_STAR
 
 SOURCE_FREE_RATE = 1e-4
 """DN/s: a pixel is sky when every exposure's noise-free source rate is below this, 4000x
 under one pixel's noise (0.43 DN/s), so contamination shifts a sky mean of 1e5 pixels by
 < 0.1 of its standard error."""
-
-NOTEBOOK_SKY = (500, 850)
-"""The notebook's sky pixel, numpy [850, 500], as (x, y)."""
-NOTEBOOK_STAR = (615, 317)
-"""The notebook's background star (x, y); the built-in data use the nearest background-star
-peak to it."""
 
 APERTURE_RADIUS = 4.0
 """pixels: encloses 99.94 % of the F770W Gaussian (1 - exp(-r**2 / 2 s**2), s = 1.04 px)."""
@@ -74,26 +71,44 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def build_pixel_sets(inputs, products) -> PixelSets:
-    """Pixel sets from the truth (simulated inputs) or from detection (real data)."""
-    if products.true_sources is not None:
-        return _from_truth(inputs, products)
-    from miri_background.checks.detection import pixel_sets_from_data
+def build_pixel_sets(products, sim_truth: Path | None) -> PixelSets:
+    """Pixel sets from the simulator's truth directory ``sim_truth``, or from detection
+    when there is none (real data)."""
+    if sim_truth is not None:
+        return _from_truth(products, sim_truth)
+    return _from_detection(products)
 
-    return pixel_sets_from_data(products)
+
+def nearest_to_notebook_star(stars) -> StarPixel:
+    """The star pixel nearest to the notebook's (615, 317), in squared pixel distance."""
+    return min(stars, key=lambda s: (s.x - NOTEBOOK_STAR[0]) ** 2 + (s.y - NOTEBOOK_STAR[1]) ** 2)
 
 
-def _unusable_from_truth(inputs) -> np.ndarray:
+def _from_detection(products) -> PixelSets:
+    sky, peaks = detect_sky_and_peaks(products)
+    stars = tuple(StarPixel(*p) for p in peaks)
+    empty = Table(names=("x", "y", "flux", "region"), dtype=(float, float, float, str))
+    return PixelSets(
+        FrozenMap({r: _readonly(m) for r, m in sky.items()}),
+        stars,
+        FrozenMap({n: empty for n in products.science_names}),
+        NOTEBOOK_SKY,
+        nearest_to_notebook_star(stars),
+        False,
+    )
+
+
+def _unusable_from_truth(sim_truth: Path) -> np.ndarray:
     from astropy.io import fits
 
-    bad = fits.getdata(inputs.sim_truth / "bad_pixels.fits") > 0
-    cr = Table.read(inputs.sim_truth / "cosmic_rays.ecsv")
+    bad = fits.getdata(sim_truth / "bad_pixels.fits") > 0
+    cr = Table.read(sim_truth / "cosmic_rays.ecsv")
     bad[np.asarray(cr["y"]), np.asarray(cr["x"])] = True
     return bad
 
 
-def _from_truth(inputs, products) -> PixelSets:
-    unusable = _unusable_from_truth(inputs)
+def _from_truth(products, sim_truth: Path) -> PixelSets:
+    unusable = _unusable_from_truth(sim_truth)
     for img in products.rates.values():
         unusable |= ~np.isfinite(img.data)
     src = products.true_sources
@@ -102,7 +117,7 @@ def _from_truth(inputs, products) -> PixelSets:
     masks = mi.region_masks()
     sky = {r: _readonly(free & masks[r]) for r in mi.REGIONS}
 
-    catalog = Table.read(inputs.sim_truth / "catalog.ecsv")
+    catalog = Table.read(sim_truth / "catalog.ecsv")
     stars = []
     bkg_names = products.background_names
     for row in catalog[np.isin(catalog["exposure"], bkg_names)]:
@@ -115,7 +130,7 @@ def _from_truth(inputs, products) -> PixelSets:
                 str(row["exposure"]), x, y, str(row["region"]), float(src[row["exposure"]][y, x])
             )
         )
-    named = min(stars, key=lambda s: (s.x - NOTEBOOK_STAR[0]) ** 2 + (s.y - NOTEBOOK_STAR[1]) ** 2)
+    named = nearest_to_notebook_star(stars)
 
     science = {}
     yy, xx = np.mgrid[-5:6, -5:6]

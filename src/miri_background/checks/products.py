@@ -75,22 +75,37 @@ def _fits_array(path: Path) -> np.ndarray:
     return a
 
 
-def load_products(inputs, detector1, background_runs) -> Products:
-    """Read every product of a session (rates, bsub and combined for each sigma)."""
-    rates = {n: read_image(n, p) for n, p in detector1.rates.items()}
-    bsub = {
-        s: FrozenMap({n: read_image(n, p) for n, p in run.bsub.items()})
-        for s, run in background_runs.items()
-    }
-    combined = {
-        s: FrozenMap({n: read_image(n, p) for n, p in run.combined.items()})
-        for s, run in background_runs.items()
-    }
-    truth = inputs.sim_truth
+def load_products(
+    rates: Mapping[str, Path],
+    bsub: Mapping[float, Mapping[str, Path]],
+    combined: Mapping[float, Mapping[str, Path]],
+    sim_truth: Path | None,
+) -> Products:
+    """Read every product of a session.
+
+    Parameters
+    ----------
+    rates : Mapping[str, Path]
+        Exposure name -> rate file (science and background).
+    bsub, combined : Mapping[float, Mapping[str, Path]]
+        Per sigma, science exposure name -> ``*_bsub.fits`` / ``*_combinedbackground.fits``.
+    sim_truth : Path or None
+        The simulator's truth directory (true background and sources), None for real data.
+    """
+
+    def images(by_sigma):
+        return FrozenMap(
+            {
+                s: FrozenMap({n: read_image(n, p) for n, p in by.items()})
+                for s, by in by_sigma.items()
+            }
+        )
+
+    truth = sim_truth
     return Products(
-        FrozenMap(rates),
-        FrozenMap(bsub),
-        FrozenMap(combined),
+        FrozenMap({n: read_image(n, p) for n, p in rates.items()}),
+        images(bsub),
+        images(combined),
         _fits_array(truth / "background_rate.fits") if truth else None,
         FrozenMap({n: _fits_array(truth / f"{n}_sources.fits") for n in rates}) if truth else None,
     )

@@ -41,7 +41,6 @@ import signal
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
@@ -49,6 +48,7 @@ import numpy as np
 
 from miri_background.checks import metrics
 from miri_background.files import write_json_atomic
+from miri_background.harness.pytest_run import Outcome, pytest_command, read_junit
 from miri_background.observation.notebook import SCIENCE_NAMES
 
 RELEASES = ("1.16.1", "1.18.1", "1.20.2", "2.0.1", "3.0.0")
@@ -60,7 +60,7 @@ REFERENCE = "3.0.0"
 PINNED = "pinned"
 COMPARED_SIGMA = 2.0
 """The notebook's setting."""
-PYTEST_FLAGS = ("-m", "not truth", "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
+PYTEST_FLAGS = ("-m", "not truth", "-W", "ignore::DeprecationWarning")
 VERSIONS_OF = ("jwst", "stcal", "stdatamodels", "stpipe", "crds", "astropy", "numpy", "scipy")
 TAIL = 3000
 """Characters of a log kept in the table when something went wrong."""
@@ -172,30 +172,7 @@ def installed_versions(python: Path) -> dict[str, str]:
     return json.loads(proc.stdout) if proc.returncode == 0 else {"error": proc.stderr[-TAIL:]}
 
 
-def junit_outcomes(path: Path) -> dict[str, tuple[str, str]]:
-    """Test id (``module::name[params]``) -> (outcome, first message line) from JUnit XML.
-
-    Outcomes: passed, failed, error, skipped, xfailed (pytest writes an xfail as a skip of
-    type ``pytest.xfail``); an error in teardown after a passed call counts as error.
-    """
-    result = {}
-    for case in ET.parse(path).getroot().iter("testcase"):
-        test = f"{case.get('classname', '')}::{case.get('name', '')}"
-        tags = {child.tag: child for child in case}
-        outcome, message = "passed", ""
-        for tag in ("failure", "error", "skipped"):
-            if tag in tags:
-                child = tags[tag]
-                outcome = tag.replace("failure", "failed")
-                if tag == "skipped" and child.get("type") == "pytest.xfail":
-                    outcome = "xfailed"
-                message = (child.get("message") or child.text or "").strip().split("\n")[0]
-                break
-        result[test] = (outcome, message[:300])
-    return result
-
-
-def check_counts(outcomes: dict[str, tuple[str, str]]) -> dict[str, dict[str, int]]:
+def check_counts(outcomes: dict[str, Outcome]) -> dict[str, dict[str, int]]:
     """Check (test function, parameters dropped) -> {outcome: number of cases}."""
     counts: dict[str, Counter] = {}
     for test, (outcome, _) in outcomes.items():
@@ -233,15 +210,15 @@ def run_release(release: str, args, project: Path) -> dict:
         result["versions"] = installed_versions(python)
         print(f"[matrix] {release}: installed {result['versions']}; running checks", flush=True)
         result["run"] = run_checks(python, release, args)
-        outcomes = junit_outcomes(here / "junit.xml") if (here / "junit.xml").is_file() else {}
+        outcomes = read_junit(here / "junit.xml") if (here / "junit.xml").is_file() else {}
         result["checks"] = check_counts(outcomes)
         result["failed"] = [
-            {"test": t, "outcome": o, "message": m}
-            for t, (o, m) in outcomes.items()
-            if o in ("failed", "error")
+            {"test": t, "outcome": o.outcome, "message": o.first_line}
+            for t, o in outcomes.items()
+            if o.outcome in ("failed", "error")
         ]
         result["errors"] = dict(
-            Counter(m for o, m in outcomes.values() if o == "error").most_common(5)
+            Counter(o.first_line for o in outcomes.values() if o.outcome == "error").most_common(5)
         )
         run_dir = result["run"]["run_dir"]
         result["uncal"] = [
@@ -269,9 +246,15 @@ def run_checks(python: Path, release: str, args) -> dict:
     here = args.root / release
     runs, junit = here / "runs", here / "junit.xml"
     junit.unlink(missing_ok=True)
-    command = [str(python), "-m", "pytest", args.tests, *PYTEST_FLAGS, "-n", str(args.workers)]
-    command += [f"--cache-dir={release_cache(release, args.root)}", f"--junitxml={junit}"]
-    command += ["-o", f"miri_background_runs={runs.absolute()}"]
+    command = pytest_command(
+        args.tests,
+        python=python,
+        workers=args.workers,
+        junit=junit,
+        runs=runs.absolute(),
+        cache=release_cache(release, args.root),
+        extra=PYTEST_FLAGS,
+    )
     t0 = time.perf_counter()
     status = _run(command, here / "pytest.log", args.timeout, _clean_env(python.parent))
     latest = runs / "LATEST"

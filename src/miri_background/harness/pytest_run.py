@@ -61,6 +61,11 @@ class Outcome(NamedTuple):
     outcome: str
     message: str
 
+    @property
+    def first_line(self) -> str:
+        """The message's first line (pytest puts the exception's repr there)."""
+        return self.message.split("\n")[0]
+
 
 def junit_id(classname: str, name: str) -> str:
     """The pytest node id a JUnit test case stands for.

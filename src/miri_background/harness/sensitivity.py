@@ -23,25 +23,28 @@ test that caught a fault is taken in the order of ``pytest --collect-only``.
 from __future__ import annotations
 
 import inspect
-import json
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from miri_background.files import write_json_atomic
 from miri_background.harness import faults
+from miri_background.harness.pytest_run import (
+    ERROR,
+    FAILED,
+    PASSED,
+    failures,
+    pytest_command,
+    read_junit,
+)
 
-PYTEST = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider")
-KILLED, SURVIVED, ERROR, NOT_RUN = "killed", "survived", "error", "not run"
-"""Status of a fault's run (NOT_RUN: skipped because the clean run did not pass)."""
-PASSED, FAILED = "passed", "failed"
-"""Status of the clean run (or ERROR)."""
+KILLED, SURVIVED, NOT_RUN = "killed", "survived", "not run"
+"""Status of a fault's run, or ERROR (NOT_RUN: skipped because the clean run did not pass).
+The clean run's status is PASSED, FAILED or ERROR."""
 
 
 @dataclass
@@ -140,61 +143,32 @@ def _summary(function) -> str:
 def collect(tests: str) -> list[str]:
     """Node ids of ``tests`` in collection order (``pytest --collect-only -q``)."""
     proc = subprocess.run(
-        [*PYTEST, tests, "--collect-only", "-q"], capture_output=True, text=True, check=False
+        pytest_command(tests, extra=["--collect-only", "-q"]),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise ValueError(f"collecting {tests} failed ({proc.returncode}):\n{proc.stdout[-2000:]}")
     return [line for line in proc.stdout.splitlines() if "::" in line]
 
 
-def junit_key(nodeid: str) -> tuple[str, str]:
-    """(classname, name) that pytest's JUnit XML writes for ``nodeid``.
-
-    ``a/b/test_x.py::TestC::test_d[p]`` -> ``("a.b.test_x.TestC", "test_d[p]")``.
-    """
-    base, bracket, params = nodeid.partition("[")
-    names = base.split("::")
-    names[0] = names[0].replace("/", ".").removesuffix(".py")
-    return ".".join(names[:-1]), names[-1] + bracket + params
-
-
-def junit_failures(path: Path, collected: list[str]) -> list[dict]:
-    """Failed / errored tests of a JUnit file, in collection order (unknown ones last)."""
-    order = {junit_key(n): (i, n) for i, n in enumerate(collected)}
-    found = []
-    for case in ET.parse(path).getroot().iter("testcase"):
-        bad = [c for c in case if c.tag in ("failure", "error")]
-        if not bad:
-            continue
-        key = (case.get("classname", ""), case.get("name", ""))
-        index, nodeid = order.get(key, (len(order), "::".join(filter(None, key))))
-        message = bad[0].get("message") or (bad[0].text or "")
-        found.append(
-            (
-                index,
-                {
-                    "nodeid": nodeid,
-                    "outcome": FAILED if bad[0].tag == "failure" else ERROR,
-                    "message": message[:500],
-                },
-            )
-        )
-    return [entry for _, entry in sorted(found, key=lambda item: item[0])]
-
-
 def execute(run: Run, tests: str, workers: int, collected: list[str], work: Path) -> Run:
     """Run the suite for ``run`` (clean when ``run.spec`` is None) and fill in its result."""
     work.mkdir(parents=True, exist_ok=True)
     junit, log = work / "junit.xml", work / "pytest.log"
-    command = [*PYTEST, tests, "-n", str(workers), "--junitxml", str(junit)]
-    command += ["-o", f"miri_background_runs={work / 'runs'}"]
-    command += ["--inject-fault", run.spec] if run.spec else []
+    fault = ["--inject-fault", run.spec] if run.spec else []
+    command = pytest_command(tests, workers=workers, junit=junit, runs=work / "runs", extra=fault)
     t0 = time.perf_counter()
     with log.open("w") as out:
         proc = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False)
     run.seconds = round(time.perf_counter() - t0, 1)
     run.exit_status = proc.returncode
-    run.failed = junit_failures(junit, collected) if junit.is_file() else []
+    outcomes = read_junit(junit) if junit.is_file() else {}
+    run.failed = [
+        {"nodeid": t, "outcome": outcomes[t].outcome, "message": outcomes[t].message}
+        for t in failures(outcomes, collected)
+    ]
     run.first_caught_by = run.failed[0]["nodeid"] if run.failed else None
     for entry in run.failed:
         function = entry["nodeid"].partition("[")[0]
@@ -231,7 +205,9 @@ def run(args) -> int:
                     shutil.rmtree(Path(work) / f"{i:02d}")
             print(_progress(current, len(collected)), flush=True)
     report = {
-        "command": " ".join([*PYTEST[1:], args.tests, f"-n {args.workers} --inject-fault SPEC"]),
+        "command": " ".join(
+            pytest_command(args.tests, workers=args.workers, extra=["--inject-fault", "SPEC"])[1:]
+        ),
         "tests": args.tests,
         "collected": collected,
         "clean": asdict(clean),
@@ -241,10 +217,7 @@ def run(args) -> int:
         "ok": clean.status == PASSED and all(r.status == KILLED for r in runs),
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = args.out.with_name(f".tmp{os.getpid()}.{args.out.name}")
-    tmp_out.write_text(json.dumps(report, indent=1))
-    os.replace(tmp_out, args.out)
+    write_json_atomic(args.out, report)
     print(table(clean, runs, len(collected)))
     print(
         f"wrote {args.out} in {report['seconds']:.0f} s; clean run {clean.status}; "

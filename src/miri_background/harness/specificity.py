@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
 from miri_background.files import write_json_atomic
+from miri_background.harness.pytest_run import failures, pytest_command, read_junit
 
 FIRST_SEED = 1000
 
@@ -32,39 +31,17 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", type=Path, default=Path("reports/specificity.json"))
 
 
-def junit_failures(path: Path) -> tuple[int, list[str]]:
-    """(tests run, ids of failed or errored tests) from a pytest junit XML file."""
-    root = ET.parse(path).getroot()
-    failed, total = [], 0
-    for case in root.iter("testcase"):
-        total += 1
-        if case.find("failure") is not None or case.find("error") is not None:
-            failed.append(f"{case.get('classname')}::{case.get('name')}")
-    return total, failed
-
-
 def run_seed(seed: int, args, workdir: Path) -> dict:
     """One pytest session on ``seed``; returns its failures and wall time."""
     junit = workdir / f"seed{seed}.xml"
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
+    cmd = pytest_command(
         args.tests,
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-m",
-        "not truth",
-        f"--sim-level={args.level}",
-        f"--sim-seed={seed}",
-        f"--cache-dir={workdir / 'cache'}",
-        "-o",
-        f"miri_background_runs={workdir / 'runs'}",
-        f"--junitxml={junit}",
-    ]
-    if args.workers > 1:
-        cmd += ["-n", str(args.workers)]
+        workers=args.workers,
+        junit=junit,
+        runs=workdir / "runs",
+        cache=workdir / "cache",
+        extra=["-q", "-m", "not truth", f"--sim-level={args.level}", f"--sim-seed={seed}"],
+    )
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
     seconds = time.perf_counter() - t0
@@ -76,8 +53,13 @@ def run_seed(seed: int, args, workdir: Path) -> dict:
             "tests": 0,
             "failed": [],
         }
-    total, failed = junit_failures(junit)
-    return {"seed": seed, "tests": total, "failed": failed, "seconds": round(seconds, 1)}
+    outcomes = read_junit(junit)
+    return {
+        "seed": seed,
+        "tests": len(outcomes),
+        "failed": failures(outcomes),
+        "seconds": round(seconds, 1),
+    }
 
 
 def run(args) -> int:

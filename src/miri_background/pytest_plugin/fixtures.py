@@ -190,7 +190,12 @@ def products(inputs, run_detector1, run_background):
     """All rate, combined-background and bsub arrays, loaded once (read-only)."""
     from miri_background.checks.products import load_products
 
-    return load_products(inputs, run_detector1, run_background)
+    return load_products(
+        run_detector1.rates,
+        {s: run.bsub for s, run in run_background.items()},
+        {s: run.combined for s, run in run_background.items()},
+        inputs.sim_truth,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -198,4 +203,4 @@ def pixel_sets(inputs, products):
     """Sky / star / region pixel sets per exposure (truth catalogs or detection)."""
     from miri_background.checks.pixelsets import build_pixel_sets
 
-    return build_pixel_sets(inputs, products)
+    return build_pixel_sets(products, inputs.sim_truth)

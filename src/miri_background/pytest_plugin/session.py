@@ -54,6 +54,11 @@ def prune_runs(root: Path) -> None:
         logging.getLogger("miri_background").info("deleted old run directory %s", old)
 
 
+def read_stages(run_dir: Path) -> dict[str, dict]:
+    """Stage records per process: ``{worker: {stage: record}}`` from ``stages/*.json``."""
+    return {p.stem: json.loads(p.read_text()) for p in sorted(run_dir.glob("stages/*.json"))}
+
+
 def record_stage(config, stage: str, value: dict) -> None:
     """Add ``value`` under ``stage`` to this process's ``stages/<worker>.json`` record."""
     path = run_directory(config) / "stages" / f"{worker_id(config)}.json"

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from miri_background.observation.notebook import NOTEBOOK_SIGMA
+from miri_background.pytest_plugin.session import read_stages
 from miri_background.report.figures import all_figures
 from miri_background.report.html import render_html
 from miri_background.report.products import (
@@ -203,11 +204,6 @@ def matrix_rows(path: Path) -> list[dict]:
             }
         )
     return rows
-
-
-def read_stages(run_dir: Path) -> dict[str, dict]:
-    """Stage records per process: ``{worker: {stage: record}}`` from ``stages/*.json``."""
-    return {p.stem: json.loads(p.read_text()) for p in sorted(run_dir.glob("stages/*.json"))}
 
 
 def _first(stages: dict, stage: str) -> dict | None:

@@ -7,16 +7,11 @@ background) into `products.Products`; all values in DN/s.
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
 from miri_background.checks.metrics import robust_std
-from miri_background.frozen import FrozenMap
-from miri_background.observation.notebook import NOTEBOOK_SKY, NOTEBOOK_STAR
-
-NOTEBOOK_SIGMA = 2.0
-"""The sigma of the notebook's bsub images and of the residual histograms."""
+from miri_background.observation.notebook import NOTEBOOK_SIGMA, NOTEBOOK_SKY, NOTEBOOK_STAR
 
 
 def short_name(name: str) -> str:
@@ -24,8 +19,9 @@ def short_name(name: str) -> str:
     return name.split("_MIRIMAGE")[0]
 
 
-def product_paths(run_dir: Path) -> tuple[dict, dict]:
-    """Rate paths per exposure, and per sigma the bsub / combined paths per science exposure.
+def product_paths(run_dir: Path) -> tuple[dict, dict, dict]:
+    """Rate paths per exposure, and per sigma the bsub and the combined paths per science
+    exposure (`checks.products.load_products`' first three arguments).
 
     The sigmas are those of the ``background/sigma<s>`` directories (the suite runs 1, 2, 3).
 
@@ -48,7 +44,7 @@ def product_paths(run_dir: Path) -> tuple[dict, dict]:
     where_sigma = {float(d.name[5:]): d for d in run_dir.glob("background/sigma*") if d.is_dir()}
     if NOTEBOOK_SIGMA not in where_sigma:
         raise FileNotFoundError(f"no {run_dir}/background/sigma{NOTEBOOK_SIGMA:g}")
-    runs = {}
+    bsub, combined = {}, {}
     for sigma, where in sorted(where_sigma.items()):
         paths = {
             kind: {n: where / f"{n}_{kind}.fits" for n in science}
@@ -59,18 +55,15 @@ def product_paths(run_dir: Path) -> tuple[dict, dict]:
             raise FileNotFoundError(
                 f"{len(missing)} background products missing, e.g. {missing[0]}"
             )
-        runs[sigma] = SimpleNamespace(bsub=paths["bsub"], combined=paths["combinedbackground"])
-    return rates, runs
+        bsub[sigma], combined[sigma] = paths["bsub"], paths["combinedbackground"]
+    return rates, bsub, combined
 
 
 def load_run_products(run_dir: Path, truth: Path | None):
     """`products.Products` of a run directory (true background and sources with ``truth``)."""
     from miri_background.checks.products import load_products
 
-    rates, runs = product_paths(run_dir)
-    return load_products(
-        SimpleNamespace(sim_truth=truth), SimpleNamespace(rates=FrozenMap(rates)), runs
-    )
+    return load_products(*product_paths(run_dir), truth)
 
 
 def pixels_of_interest(products, truth: Path | None) -> tuple[dict, dict]:
@@ -97,7 +90,7 @@ def pixels_of_interest(products, truth: Path | None) -> tuple[dict, dict]:
         )
     from miri_background.checks.pixelsets import build_pixel_sets
 
-    sets = build_pixel_sets(SimpleNamespace(sim_truth=truth), products)
+    sets = build_pixel_sets(products, truth)
     star = sets.named_star
     return (
         {

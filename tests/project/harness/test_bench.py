@@ -15,7 +15,8 @@ import sys
 
 import pytest
 
-from miri_background.harness import bench
+from miri_background.harness.bench import host, measurements, records, suite
+from miri_background.pytest_plugin import session
 
 SCIENCE = [f"starfield_med_seq{i}_MIRIMAGE_F770Wexp1" for i in range(1, 5)]
 BACKGROUND = [f"bkg_faint_seq{i}_MIRIMAGE_F770Wexp1" for i in range(1, 5)]
@@ -70,7 +71,7 @@ COLD_STAGES = {
 
 
 def test_stage_times_of_a_cold_run():
-    times = bench.stage_times(COLD_STAGES)
+    times = records.stage_times(COLD_STAGES)
     expected = {
         "simulate_s": 12.5,
         "simulate_hit": True,
@@ -86,7 +87,7 @@ def test_stage_times_of_a_cold_run():
 
 
 def test_bare_pipeline_is_the_busiest_worker_in_each_stage():
-    bare = bench.bare_seconds(bench.stage_times(COLD_STAGES))
+    bare = records.bare_seconds(records.stage_times(COLD_STAGES))
     assert bare == pytest.approx(46.0 + 4.8), f"bare pipeline: expected 50.8 s, got {bare} s"
 
 
@@ -98,23 +99,23 @@ def test_warm_run_bare_pipeline_is_the_background_alone():
             "background": _background(8.0, alone),
         }
     }
-    times = bench.stage_times(warm)
-    got = (times["detector1_built"], times["simulate_s"], bench.bare_seconds(times))
+    times = records.stage_times(warm)
+    got = (times["detector1_built"], times["simulate_s"], records.bare_seconds(times))
     assert got == (0, None, pytest.approx(7.8)), (
         f"(exposures built, simulate s, bare s): expected (0, None, 7.8), got {got}"
     )
 
 
 def test_bare_pipeline_unknown_without_a_background_record():
-    times = bench.stage_times({"gw0": {"detector1": COLD_STAGES["gw0"]["detector1"]}})
-    assert bench.bare_seconds(times) is None, f"bare from {times}: expected None"
+    times = records.stage_times({"gw0": {"detector1": COLD_STAGES["gw0"]["detector1"]}})
+    assert records.bare_seconds(times) is None, f"bare from {times}: expected None"
 
 
 def test_read_stages_keys_records_by_worker(tmp_path):
     (tmp_path / "stages").mkdir()
     for worker, record in COLD_STAGES.items():
         (tmp_path / "stages" / f"{worker}.json").write_text(json.dumps(record))
-    got = bench.read_stages(tmp_path)
+    got = session.read_stages(tmp_path)
     assert got == COLD_STAGES, f"workers read: {sorted(got)}, expected gw0 and gw1"
 
 
@@ -126,7 +127,7 @@ def test_outcome_summary_counts_outcomes_and_sums_call_durations(tmp_path):
         {"nodeid": "a::t4", "when": "setup", "outcome": "failed", "duration_s": 30.0},
     ]
     (tmp_path / "outcomes.json").write_text(json.dumps({"exitstatus": 1, "tests": tests}))
-    got = bench.outcome_summary(tmp_path)
+    got = records.outcome_summary(tmp_path)
     expected = {
         "counts": {"passed": 1, "failed": 2, "xfailed": 1},
         "tests_s": 3.75,
@@ -136,7 +137,7 @@ def test_outcome_summary_counts_outcomes_and_sums_call_durations(tmp_path):
 
 
 def test_outcome_summary_without_outcomes_file(tmp_path):
-    got = bench.outcome_summary(tmp_path)
+    got = records.outcome_summary(tmp_path)
     assert got["tests_s"] is None and got["counts"] == {}, f"no outcomes.json gave {got}"
 
 
@@ -152,7 +153,7 @@ def test_outcome_summary_without_outcomes_file(tmp_path):
     ],
 )
 def test_figure_status(op, value, target, status):
-    figure = bench.Figure("f", value, op, target, "", "test")
+    figure = measurements.Measurement("f", value, op, target, "", "test")
     assert figure.status == status, f"{value} {op} {target}: expected {status}, got {figure.status}"
 
 
@@ -162,7 +163,7 @@ def test_figures_from_runs():
         "warm_n2": {"wall_s": 20.0, "peak_rss_mib": {"a 2": 2048.0}},
         "cold_n1": {"wall_s": 170.0, "peak_rss_mib": {"a 3": 1000.0}},
     }
-    figs = bench.figures(runs, {"bare_s": 70.0}, {"ratio": 2.5})
+    figs = measurements.measurements(runs, {"bare_s": 70.0}, {"ratio": 2.5})
     got = [(f.value, f.status) for f in figs]
     expected = [
         (1.25, "pass"),
@@ -176,13 +177,15 @@ def test_figures_from_runs():
 
 
 def test_figures_without_cold_runs_are_not_measured():
-    figs = bench.figures({"warm_n2": {"wall_s": 12.0, "peak_rss_mib": {}}}, None, {"ratio": 1.5})
+    runs = {"warm_n2": {"wall_s": 12.0, "peak_rss_mib": {}}}
+    figs = measurements.measurements(runs, None, {"ratio": 1.5})
     not_measured = [f.name for f in figs if f.status == "not measured"]
     assert len(not_measured) == 4, f"expected overhead x2, speed-up, RSS unmeasured: {not_measured}"
 
 
 def test_table_shows_value_target_and_miss():
-    table = bench.format_table([bench.Figure("warm wall", 20.0, "<=", 15.0, "s", "issue 3")])
+    warm = measurements.Measurement("warm wall", 20.0, "<=", 15.0, "s", "a developer's loop")
+    table = measurements.format_table([warm])
     row = table.splitlines()[1].split()
     expected = ["warm", "wall", "20", "s", "<=", "15", "s", "MISS"]
     assert row == expected, f"expected the row {expected}, got:\n{table}"
@@ -190,19 +193,19 @@ def test_table_shows_value_target_and_miss():
 
 def test_parse_stat_ppid_with_parentheses_in_the_name():
     stat = "4242 (py (x) y) S 17 4242 4242 0 -1 4194560 2279 0 0 0"
-    assert bench.parse_stat_ppid(stat) == 17, f"ppid of {stat!r}"
+    assert host.parse_stat_ppid(stat) == 17, f"ppid of {stat!r}"
 
 
 def test_parse_vmhwm():
     status = "Name:\tpython\nVmPeak:\t 2000000 kB\nVmHWM:\t  912340 kB\nVmRSS:\t  800000 kB\n"
-    got = (bench.parse_vmhwm_kib(status), bench.parse_vmhwm_kib("Name:\tkthreadd\n"))
+    got = (host.parse_vmhwm_kib(status), host.parse_vmhwm_kib("Name:\tkthreadd\n"))
     assert got == (912340, None), f"(VmHWM KiB, without VmHWM): got {got}"
 
 
 def test_descendants_include_a_child_process():
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        found = bench.descendants(os.getpid())
+        found = host.descendants(os.getpid())
     finally:
         child.kill()
         child.wait()
@@ -228,7 +231,7 @@ def test_descendants_include_a_child_process():
     ],
 )
 def test_role(cmdline, is_root, expected):
-    got = bench.role(cmdline, is_root)
+    got = host.role(cmdline, is_root)
     assert got == expected, f"{cmdline!r}: expected {expected!r}, got {got!r}"
 
 
@@ -238,7 +241,7 @@ def test_fastest_completed_sample_is_kept_with_every_wall_time():
         {"wall_s": 101.0, "label": "slow"},
         {"wall_s": 95.5, "label": "fast"},
     ]
-    got = bench.fastest(samples)
+    got = suite.fastest(samples)
     assert (got["label"], got["samples_wall_s"]) == ("fast", [90.0, 101.0, 95.5]), (
         f"kept {got}: expected the 95.5 s run (the 90 s one failed) and all 3 wall times"
     )
@@ -246,10 +249,10 @@ def test_fastest_completed_sample_is_kept_with_every_wall_time():
 
 def test_steal_is_the_eighth_value_of_the_cpu_line():
     stat = "cpu  3019609 10720 586070 1228380 18193 0 4897 78816 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n"
-    got = bench.parse_steal_seconds(stat, 100)
+    got = host.parse_steal_seconds(stat, 100)
     assert got == 788.16, f"steal from {stat.splitlines()[0]!r}: expected 788.16 s, got {got}"
 
 
 def test_steal_refuses_a_line_that_is_not_the_cpu_total():
     with pytest.raises(ValueError, match="not the first line"):
-        bench.parse_steal_seconds("intr 1 2 3 4 5 6 7 8 9\n", 100)
+        host.parse_steal_seconds("intr 1 2 3 4 5 6 7 8 9\n", 100)

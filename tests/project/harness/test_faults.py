@@ -217,28 +217,6 @@ def test_file_without_fault_functions_is_rejected(tmp_path):
         faults.file_faults(path)
 
 
-def test_junit_key_matches_pytest_classname_and_name():
-    assert sensitivity.junit_key("tests/regression/test_x.py::TestA::test_b[sigma1-lyot]") == (
-        "tests.regression.test_x.TestA",
-        "test_b[sigma1-lyot]",
-    )
-
-
-def test_junit_failures_in_collection_order(tmp_path):
-    """JUnit lists tests as they finish; the report orders them as collected."""
-    junit = tmp_path / "junit.xml"
-    junit.write_text(
-        '<testsuites><testsuite name="pytest">'
-        '<testcase classname="t.test_m" name="test_b"><failure message="b failed"/></testcase>'
-        '<testcase classname="t.test_m" name="test_c"/>'
-        '<testcase classname="t.test_m" name="test_a[x]"><error message="a broke"/></testcase>'
-        "</testsuite></testsuites>"
-    )
-    collected = ["t/test_m.py::test_a[x]", "t/test_m.py::test_b", "t/test_m.py::test_c"]
-    got = [(f["nodeid"], f["outcome"]) for f in sensitivity.junit_failures(junit, collected)]
-    assert got == [("t/test_m.py::test_a[x]", "error"), ("t/test_m.py::test_b", "failed")]
-
-
 MINI_SUITE = """
 from jwst.background import background_step, background_sub
 

@@ -13,6 +13,7 @@ import pytest
 from astropy.io import fits
 
 from miri_background.harness import matrix
+from miri_background.harness.pytest_run import read_junit
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" tests="6">
@@ -37,11 +38,12 @@ JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 def outcomes(tmp_path):
     path = tmp_path / "junit.xml"
     path.write_text(JUNIT)
-    return matrix.junit_outcomes(path)
+    return read_junit(path)
 
 
 def test_junit_outcomes(outcomes):
     got = {test.split("::")[1]: outcome for test, (outcome, _) in outcomes.items()}
+    assert all(t.startswith("tests/regression/test_") for t in outcomes), list(outcomes)
     expected = {
         "test_sky[seq1-sigma1]": "passed",
         "test_sky[seq2-sigma1]": "failed",
@@ -53,7 +55,7 @@ def test_junit_outcomes(outcomes):
 
 
 def test_junit_keeps_the_first_message_line(outcomes):
-    _, message = outcomes["tests.regression.test_a::test_sky[seq2-sigma1]"]
+    message = outcomes["tests/regression/test_a.py::test_sky[seq2-sigma1]"].first_line
     assert message == "sky mean 0.01 DN/s above 0 (limit 0.001 DN/s)", f"message: {message!r}"
 
 
