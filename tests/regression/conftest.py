@@ -45,7 +45,7 @@ def expected_science(products):
 
 @pytest.fixture(scope="session")
 def err_calibration(products, pixel_sets):
-    """Per region: (k, its relative standard error), k = robust std of
+    """Per region: `metrics.Calibration` (k, its relative standard error), k = robust std of
     (r_1 - r_2) / sqrt(ERR_1**2 + ERR_2**2) over sky pixels, pairs (bkg1, bkg2), (bkg3, bkg4).
 
     The true background cancels in the difference, so this needs no reference. jwst's
@@ -65,7 +65,8 @@ def err_calibration(products, pixel_sets):
                 for a, b in ((names[0], names[1]), (names[2], names[3]))
             ]
         )
-        result[region] = (metrics.robust_std(z), metrics.robust_std_error(z.size))
+        k = metrics.robust_std(z)
+        result[region] = metrics.Calibration(k, metrics.robust_std_error(z.size))
     return FrozenMap(result)
 
 

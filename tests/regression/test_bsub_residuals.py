@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from photutils.aperture import CircularAperture, aperture_photometry
 
-from miri_background.checks import metrics
+from miri_background.checks import metrics, require
 from miri_background.checks.ids import CLIPPING_SIGMAS, region_params, seq_params, sigma_params
 from miri_background.checks.pixelsets import APERTURE_RADIUS
 
@@ -101,7 +101,7 @@ def test_bsub_notebook_sky_pixel(
             f"noise-free source rates {max(sources.values()):.3g} DN/s at most, in "
             f"{max(sources, key=sources.get)})"
         )
-    noise = _noise(products, name, sigma, err_calibration["imager"][0], clipping_scatter[sigma])
+    noise = _noise(products, name, sigma, err_calibration["imager"].k, clipping_scatter[sigma])
     dev = metrics.pixel_deviations(
         name,
         "imager (notebook sky pixel)",
@@ -129,7 +129,7 @@ def test_bsub_no_holes_at_background_stars(
     stars = pixel_sets.background_stars
     xs, ys = np.array([s.x for s in stars]), np.array([s.y for s in stars])
     regions = [s.region for s in stars]
-    k = np.array([err_calibration[r][0] for r in regions])
+    k = np.array([err_calibration[r].k for r in regions])
     noise = _noise(products, name, sigma, 1.0, clipping_scatter[sigma])[ys, xs] * k
     got = products.bsub[sigma][name].data[ys, xs]
     expected = expected_science[name][ys, xs]
@@ -157,8 +157,7 @@ def test_bsub_star_fluxes(products, pixel_sets, expected_science, clipping_scatt
     most). Per star within
     ``z_bound(n_stars)``; the mean normalised residual within 4.75 / sqrt(n).
     """
-    if not pixel_sets.from_truth:
-        pytest.skip("real data: no injected fluxes to compare with")
+    require.truth(pixel_sets.from_truth, "no injected fluxes to compare with")
     sigma = 2.0
     stars = pixel_sets.science_stars[name]
     aperture = CircularAperture(np.transpose([stars["x"], stars["y"]]), r=APERTURE_RADIUS)

@@ -78,15 +78,19 @@ def test_truth_fingerprints(blessed, kind, sigma):
 @pytest.mark.bigdata
 @pytest.mark.parametrize("kind", ["bsub", "combinedbackground"])
 @pytest.mark.parametrize("name", seq_params())
-def test_truth_bigdata(request, run_background, run_dir, name, kind):
+def test_truth_bigdata(run_background, run_dir, artifactory_tree, name, kind):
     """With --bigdata, the notebook's sigma=2 products against the FITS truth on Artifactory,
     compared like jwst's regtests: astropy FITSDiff ignoring the ASDF extension and the
     date / version / CRDS keywords, rtol = atol = 1e-4 (jwst's MIRI image tests)."""
     from astropy.io.fits import FITSDiff
 
+    from miri_background.inputs.real.download import FetchError
     from miri_background.inputs.real.sources import artifactory_truth
 
-    truth_files = artifactory_truth(request.config, run_dir / "truth")
+    try:
+        truth_files = artifactory_truth(run_dir / "truth", **artifactory_tree)
+    except FetchError as exc:
+        pytest.fail(f"truth from Artifactory: {exc}")
     got = run_background[2.0].bsub[name] if kind == "bsub" else run_background[2.0].combined[name]
     diff = FITSDiff(
         str(got),

@@ -13,7 +13,6 @@ with rtol = atol = 1e-4 (atol in DN/s), and lists every mismatch, not just the f
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from miri_background.checks import metrics
+from miri_background.files import atomic_target, write_text_atomic
 
 RTOL, ATOL = 1e-4, 1e-4
 BLOCK = 32
@@ -89,14 +89,10 @@ def provenance(inputs) -> dict:
 
 
 def write(directory: Path, prints: dict, meta: dict) -> None:
-    """Write ``fingerprints.npz`` and ``truth.json`` atomically (temp + rename)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / f".tmp{os.getpid()}.fingerprints.npz"
-    np.savez_compressed(tmp, **prints)
-    os.replace(tmp, directory / "fingerprints.npz")
-    tmp = directory / f".tmp{os.getpid()}.truth.json"
-    tmp.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, directory / "truth.json")
+    """Write ``fingerprints.npz`` and ``truth.json`` atomically (`files.atomic_target`)."""
+    with atomic_target(directory / "fingerprints.npz") as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **prints)
+    write_text_atomic(directory / "truth.json", json.dumps(meta, indent=1, sort_keys=True) + "\n")
 
 
 def read(directory: Path) -> tuple[dict[str, np.ndarray], dict]:

@@ -8,6 +8,7 @@ pixels splits its share again over the pixels (Bonferroni), assuming Gaussian no
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.stats import norm
@@ -33,11 +34,20 @@ def robust_std(x: np.ndarray) -> float:
 
 
 def robust_std_error(n: int) -> float:
-    """Relative standard error of `robust_std` for n Gaussian values: ``1.1664 / sqrt(2 n)``.
+    """Relative standard error of `robust_std` for n Gaussian values:
+    ``sqrt(2.72 / (2 n)) = 1.166 / sqrt(n)``.
 
-    (The MAD estimator has 36.8 % Gaussian efficiency: var ratio 1 / 0.368 = 2.72.)
+    The sample std has relative standard error ``1 / sqrt(2 n)``; the MAD estimator has
+    36.8 % of its Gaussian efficiency, so its variance is 1 / 0.368 = 2.72 times larger.
     """
     return float(np.sqrt(2.72 / (2.0 * n)))
+
+
+class Calibration(NamedTuple):
+    """Ratio of the measured scatter to the ERR arrays, and its relative standard error."""
+
+    k: float
+    relative_error: float
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ fixtures re-exported here.
 """
 
 from miri_background.pytest_plugin.fixtures import (
+    artifactory_tree,
     associations,
     content_cache,
     data_source,
@@ -22,6 +23,7 @@ from miri_background.pytest_plugin.options import pytest_addoption, pytest_confi
 from miri_background.pytest_plugin.session import pytest_runtest_logreport, pytest_sessionfinish
 
 __all__ = [
+    "artifactory_tree",
     "associations",
     "content_cache",
     "data_source",

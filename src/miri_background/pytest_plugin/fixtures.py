@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from miri_background.cache import default_processes
+from miri_background.frozen import FrozenMap
+from miri_background.inputs.real.download import FetchError
 from miri_background.observation.notebook import EXPOSURES
 from miri_background.pytest_plugin.session import (
     is_worker,
@@ -78,7 +80,17 @@ def data_source(request) -> str:
 
 
 @pytest.fixture(scope="session")
-def inputs(request, data_source, sim_config, content_cache, run_dir, note):
+def artifactory_tree(request):
+    """``env`` (ci-watson's ``--env``) and ``inputs_root`` (ini key) of the Artifactory tree
+    ``$TEST_BIGDATA/<inputs_root>/<env>/``, as keyword arguments of `inputs.real.sources`."""
+    return FrozenMap(
+        env=request.config.getoption("env"),
+        inputs_root=(request.config.getini("inputs_root") or ["jwst-pipeline"])[0],
+    )
+
+
+@pytest.fixture(scope="session")
+def inputs(request, data_source, sim_config, content_cache, run_dir, artifactory_tree, note):
     """Stage 1: the 8 uncal exposures from the chosen data source."""
     from miri_background.inputs import built_in as simulated
 
@@ -96,7 +108,10 @@ def inputs(request, data_source, sim_config, content_cache, run_dir, note):
     else:
         from miri_background.inputs.real import sources
 
-        result = sources.real_inputs(request.config, data_source, run_dir / "data")
+        try:
+            result = sources.real_inputs(data_source, run_dir / "data", **artifactory_tree)
+        except FetchError as exc:
+            raise pytest.UsageError(f"--data-source {data_source}: {exc}") from exc
     seconds = time.perf_counter() - t0
     note(f"inputs ({result.source}): {'cache hit' if result.hit else 'built'} in {seconds:.1f} s")
     record_stage(

@@ -91,10 +91,7 @@ def pytest_sessionfinish(session, exitstatus):
     """Write ``outcomes.json`` into the run directory (controller or plain session only)."""
     if is_worker(session.config) or not _OUTCOMES:
         return
-    path = run_directory(session.config)
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "outcomes.json").write_text(
-        json.dumps({"exitstatus": int(exitstatus), "tests": _OUTCOMES}, indent=1)
-    )
+    record = {"exitstatus": int(exitstatus), "tests": _OUTCOMES}
+    write_json_atomic(run_directory(session.config) / "outcomes.json", record)
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from miri_background.files import write_text_atomic
 from miri_background.observation.notebook import NOTEBOOK_SIGMA
 from miri_background.pytest_plugin.session import read_stages
 from miri_background.report.figures import all_figures
@@ -169,8 +170,8 @@ def write_report(run_dir: Path, out: Path, *, truth: Path | None = None) -> dict
     summary["timings_s"]["report"] = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     page = render_html(summary, tests["groups"], figures)
-    _atomic_write(out / "report.html", page)
-    _atomic_write(out / "summary.json", json.dumps(summary, indent=1, default=_json_default))
+    write_text_atomic(out / "report.html", page)
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=1, default=_json_default))
     log.info("report of %s in %.1f s", run_dir, summary["timings_s"]["report"])
     return summary
 
@@ -315,12 +316,6 @@ def _versions() -> dict[str, str]:
         except PackageNotFoundError:
             result[pkg] = "not installed"
     return result
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def _json_default(value):

@@ -113,12 +113,9 @@ def test_bigdata_without_test_bigdata_is_a_usage_error(tmp_path, inputs):
 
 def test_dir_source_uses_the_files(mirror, inputs, tmp_path):
     """dir:PATH finds the 8 notebook files and builds the real-data inputs from them."""
-    from types import SimpleNamespace
-
     from miri_background.inputs.real.sources import real_inputs
 
-    config = SimpleNamespace(getoption=lambda name: "dev", getini=lambda name: ["jwst-pipeline"])
-    result = real_inputs(config, f"dir:{mirror / LAYOUT}", tmp_path)
+    result = real_inputs(f"dir:{mirror / LAYOUT}", tmp_path, env="dev", inputs_root="jwst-pipeline")
     assert sorted(result.uncal) == sorted(inputs.uncal)
     assert result.crds_root is None and result.sim_truth is None
     assert result.readnoise is None  # dir: takes the notebook's 8 files only

@@ -9,37 +9,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from miri_background.frozen import FrozenMap
 from miri_background.inputs.real import fetch
-from miri_background.inputs.real.download import FetchError
 from miri_background.inputs.records import Inputs
 from miri_background.observation.notebook import READNOISE_NAME
 
 
-def real_inputs(config, data_source: str, dest: Path) -> Inputs:
+def real_inputs(data_source: str, dest: Path, *, env: str, inputs_root: str) -> Inputs:
     """Fetch (or locate) the 8 notebook files for ``data_source`` into ``dest``.
+
+    Parameters
+    ----------
+    data_source : str
+        ``artifactory``, ``box`` or ``dir:PATH``.
+    dest : Path
+        Where fetched files go (a directory source is read in place).
+    env, inputs_root : str
+        The Artifactory tree: ``$TEST_BIGDATA/<inputs_root>/<env>/...``.
 
     Raises
     ------
-    pytest.UsageError
-        For a setup problem the user must fix (TEST_BIGDATA missing, a fetch that failed),
-        with fetch's message saying which file, from where and what to do.
+    FetchError
+        For a problem the user must fix (TEST_BIGDATA missing, a fetch that failed), with
+        a message saying which file, from where and what to do.
     """
-    try:
-        if data_source == "artifactory":
-            files = fetch.fetch_artifactory(
-                dest,
-                env=config.getoption("env"),
-                inputs_root=(config.getini("inputs_root") or ["jwst-pipeline"])[0],
-            )
-        elif data_source == "box":
-            files = fetch.fetch_box(dest)
-        else:
-            files = fetch.from_directory(data_source.removeprefix("dir:"))
-    except FetchError as exc:
-        raise pytest.UsageError(f"--data-source {data_source}: {exc}") from exc
+    if data_source == "artifactory":
+        files = fetch.fetch_artifactory(dest, env=env, inputs_root=inputs_root)
+    elif data_source == "box":
+        files = fetch.fetch_box(dest)
+    else:
+        files = fetch.from_directory(data_source.removeprefix("dir:"))
     readnoise = files.pop(READNOISE_NAME, None)
     uncal = {Path(name).name.removesuffix(".fits"): Path(path) for name, path in files.items()}
     return Inputs(
@@ -51,14 +50,12 @@ def real_inputs(config, data_source: str, dest: Path) -> Inputs:
     )
 
 
-def artifactory_truth(config, dest: Path) -> dict[str, Path]:
-    """The FITS truth files of the notebook's sigma=2 products from Artifactory."""
-    try:
-        return fetch.fetch_artifactory(
-            dest,
-            env=config.getoption("env"),
-            inputs_root=(config.getini("inputs_root") or ["jwst-pipeline"])[0],
-            roles=("truth",),
-        )
-    except FetchError as exc:
-        pytest.fail(f"truth from Artifactory: {exc}")
+def artifactory_truth(dest: Path, *, env: str, inputs_root: str) -> dict[str, Path]:
+    """The FITS truth files of the notebook's sigma=2 products from Artifactory.
+
+    Raises
+    ------
+    FetchError
+        As `real_inputs`.
+    """
+    return fetch.fetch_artifactory(dest, env=env, inputs_root=inputs_root, roles=("truth",))

@@ -6,7 +6,6 @@ The same seed and configuration give byte-identical files.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -25,7 +24,7 @@ from stdatamodels import DataModel
 from stdatamodels.jwst import datamodels
 from stdatamodels.jwst.datamodels import JwstDataModel
 
-from miri_background.files import file_sha256
+from miri_background.files import atomic_target, file_sha256, write_json_atomic
 from miri_background.inputs.simulator.config import FIXED_DATE, OBS_DATE, OBS_TIME, SimConfig
 from miri_background.inputs.simulator.signal import (
     Detector,
@@ -83,7 +82,8 @@ def set_metadata(model, cfg: SimConfig, exp: Exposure) -> None:
 
 def atomic_save(model_or_hdul, path: Path) -> None:
     """Write ``path`` reproducibly: under its own name in a private temporary directory
-    beside it, then os.replace.
+    beside it, then os.replace (not `files.atomic_target`: the file must be written under
+    its final name, which stdatamodels records in FILENAME).
 
     Datamodels are saved with stdatamodels' base ``on_save`` hook only (file name and model
     type): ``JwstDataModel.on_save`` would stamp ``meta.date`` (FITS DATE and the ASDF
@@ -207,9 +207,8 @@ def _write_truth(truth: Path, det: Detector, sc: Scene, catalogs, crs) -> None:
     bad = (det.dead * 1 + det.hot * 2).astype(np.uint8)
     atomic_save(fits.HDUList([fits.PrimaryHDU(bad)]), truth / "bad_pixels.fits")
     for name, tables in (("catalog", catalogs), ("cosmic_rays", crs)):
-        tmp = truth / f".{name}.ecsv.tmp"
-        vstack(tables).write(tmp, format="ascii.ecsv", overwrite=True)
-        os.replace(tmp, truth / f"{name}.ecsv")
+        with atomic_target(truth / f"{name}.ecsv") as tmp:
+            vstack(tables).write(tmp, format="ascii.ecsv", overwrite=True)
 
 
 def _write_manifest(out: Path, cfg: SimConfig, mode: str) -> dict:
@@ -223,7 +222,5 @@ def _write_manifest(out: Path, cfg: SimConfig, mode: str) -> dict:
         "versions": {p: version(p) for p in ("numpy", "astropy", "stdatamodels", "scipy")},
         "files": {str(p.relative_to(out)): file_sha256(p) for p in files},
     }
-    tmp = out / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    os.replace(tmp, out / "manifest.json")
+    write_json_atomic(out / "manifest.json", manifest, sort_keys=True)
     return manifest
