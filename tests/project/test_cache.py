@@ -279,7 +279,7 @@ def test_package_digest_of_copy_matches_install(stpipe_copy):
     """The digest depends on the files, not on where the package lives."""
     import stpipe
 
-    from miri_background.pipeline import software
+    from miri_background import software
 
     installed = software.package_digest(Path(stpipe.__file__).parent)
     assert software.package_digest(stpipe_copy) == installed
@@ -322,7 +322,8 @@ def test_detector1_key_changes_with(change, tmp_inputs, stpipe_copy, monkeypatch
     The installed stpipe is replaced in the fingerprint by the digest of a temporary copy,
     which the ``stpipe-source-byte`` case edits; ``nothing`` checks that the key is stable.
     """
-    from miri_background.pipeline import detector1, software
+    from miri_background import software
+    from miri_background.pipeline import detector1
 
     real = software.software_fingerprint()
     monkeypatch.setattr(

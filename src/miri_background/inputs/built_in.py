@@ -29,7 +29,7 @@ from miri_background.inputs.records import Inputs
 from miri_background.inputs.simulator import config, signal, writer
 from miri_background.inputs.simulator import references as refs
 from miri_background.observation import notebook
-from miri_background.pipeline.software import package_version
+from miri_background.software import package_version
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from miri_background.inputs.records import Inputs
 from miri_background.observation.notebook import DETECTOR1_STEPS
 from miri_background.pipeline.jwst_env import call_pipeline, crds_for, jwst_log_to
 from miri_background.pipeline.records import Detector1Products
-from miri_background.pipeline.software import software_fingerprint, tree_digest
+from miri_background.software import software_fingerprint, tree_digest
 
 log = logging.getLogger(__name__)
 

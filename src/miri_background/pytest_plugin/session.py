@@ -1,16 +1,15 @@
-"""The session's run directory, shared by the controller and the xdist workers, its
-stage records (``stages/<worker>.json``) and the test outcomes (``outcomes.json``)."""
+"""The session's run directory, shared by the controller and the xdist workers, and the
+records written into it (`miri_background.run_records`)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import time
 from pathlib import Path
 
-from miri_background.files import write_json_atomic
+from miri_background import run_records
 
 
 def is_worker(config) -> bool:
@@ -54,18 +53,9 @@ def prune_runs(root: Path) -> None:
         logging.getLogger("miri_background").info("deleted old run directory %s", old)
 
 
-def read_stages(run_dir: Path) -> dict[str, dict]:
-    """Stage records per process: ``{worker: {stage: record}}`` from ``stages/*.json``."""
-    return {p.stem: json.loads(p.read_text()) for p in sorted(run_dir.glob("stages/*.json"))}
-
-
 def record_stage(config, stage: str, value: dict) -> None:
-    """Add ``value`` under ``stage`` to this process's ``stages/<worker>.json`` record."""
-    path = run_directory(config) / "stages" / f"{worker_id(config)}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.loads(path.read_text()) if path.is_file() else {}
-    data[stage] = value
-    write_json_atomic(path, data)
+    """Add ``value`` under ``stage`` to this process's stage record (`run_records`)."""
+    run_records.write_stage(run_directory(config), worker_id(config), stage, value)
 
 
 _OUTCOMES: list[dict] = []
@@ -91,7 +81,6 @@ def pytest_sessionfinish(session, exitstatus):
     """Write ``outcomes.json`` into the run directory (controller or plain session only)."""
     if is_worker(session.config) or not _OUTCOMES:
         return
-    record = {"exitstatus": int(exitstatus), "tests": _OUTCOMES}
-    write_json_atomic(run_directory(session.config) / "outcomes.json", record)
+    run_records.write_outcomes(run_directory(session.config), exitstatus, _OUTCOMES)
 
 

@@ -26,7 +26,6 @@ import numpy as np
 
 from miri_background.files import write_text_atomic
 from miri_background.observation.notebook import NOTEBOOK_SIGMA
-from miri_background.pytest_plugin.session import read_stages
 from miri_background.report.figures import all_figures
 from miri_background.report.html import render_html
 from miri_background.report.products import (
@@ -35,6 +34,7 @@ from miri_background.report.products import (
     pixels_of_interest,
     sky_residuals,
 )
+from miri_background.run_records import read_outcomes, read_stages
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +121,7 @@ def write_report(run_dir: Path, out: Path, *, truth: Path | None = None) -> dict
         raise ValueError(
             f"simulator truth {truth} (--truth or the run's record) is not a directory"
         )
-    outcomes_path = run_dir / "outcomes.json"
-    outcomes = json.loads(outcomes_path.read_text()) if outcomes_path.is_file() else None
+    outcomes = read_outcomes(run_dir)
     tests = summarise_outcomes(outcomes)
     summary = {
         "verdict": tests["verdict"],

@@ -15,8 +15,8 @@ import sys
 
 import pytest
 
+from miri_background import run_records
 from miri_background.harness.bench import host, measurements, records, suite
-from miri_background.pytest_plugin import session
 
 SCIENCE = [f"starfield_med_seq{i}_MIRIMAGE_F770Wexp1" for i in range(1, 5)]
 BACKGROUND = [f"bkg_faint_seq{i}_MIRIMAGE_F770Wexp1" for i in range(1, 5)]
@@ -115,7 +115,7 @@ def test_read_stages_keys_records_by_worker(tmp_path):
     (tmp_path / "stages").mkdir()
     for worker, record in COLD_STAGES.items():
         (tmp_path / "stages" / f"{worker}.json").write_text(json.dumps(record))
-    got = session.read_stages(tmp_path)
+    got = run_records.read_stages(tmp_path)
     assert got == COLD_STAGES, f"workers read: {sorted(got)}, expected gw0 and gw1"
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from miri_background.run_records import read_outcomes
 
 
 def stage_times(stages: dict[str, dict]) -> dict:
@@ -62,10 +63,9 @@ def bare_seconds(times: dict) -> float | None:
 
 def outcome_summary(run_dir: Path) -> dict:
     """Counts per outcome and the summed call durations (s) from ``outcomes.json``."""
-    path = run_dir / "outcomes.json"
-    if not path.is_file():
+    record = read_outcomes(run_dir)
+    if record is None:
         return {"counts": {}, "tests_s": None, "exitstatus": None}
-    record = json.loads(path.read_text())
     counts: dict[str, int] = {}
     for t in record["tests"]:
         counts[t["outcome"]] = counts.get(t["outcome"], 0) + 1

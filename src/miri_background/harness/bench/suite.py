@@ -11,7 +11,7 @@ from pathlib import Path
 from miri_background.harness.bench.host import TreeSampler, steal_seconds
 from miri_background.harness.bench.records import bare_seconds, outcome_summary, stage_times
 from miri_background.harness.pytest_run import pytest_command
-from miri_background.pytest_plugin.session import read_stages
+from miri_background.run_records import read_stages
 
 
 def run_suite(label: str, args, workers: int, cache: Path | None, work: Path) -> dict:

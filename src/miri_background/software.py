@@ -1,4 +1,5 @@
-"""Digests of what a stage's products depend on: installed software and reference files."""
+"""Installed software: versions, and digests of the source and reference files a stage's
+products depend on."""
 
 from __future__ import annotations
 
