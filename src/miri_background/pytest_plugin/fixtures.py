@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from miri_background.cache import default_processes
+from miri_background.cache import REPAIR_PREFIX, default_processes
 from miri_background.observation.notebook import EXPOSURES
 from miri_background.pytest_plugin.session import (
+    cache_root,
     is_worker,
     record_stage,
     run_directory,
@@ -32,6 +33,10 @@ def note(request):
     log = logging.getLogger("miri_background")
 
     def _note(line: str) -> None:
+        if line.startswith(REPAIR_PREFIX):
+            from miri_background.pytest_plugin.notices import announce
+
+            return announce(request.config, line)
         log.info(line)
         if reporter is not None and not is_worker(request.config):
             capture = request.config.pluginmanager.getplugin("capturemanager")
@@ -56,7 +61,7 @@ def content_cache(request):
     """The content cache (``--cache-dir``, ``--no-cache``)."""
     from miri_background.cache import ContentCache
 
-    path = request.config.getoption("cache_dir") or Path(request.config.rootpath) / ".cache" / "mb"
+    path = cache_root(request.config)
     return ContentCache(Path(path), enabled=not request.config.getoption("no_cache"))
 
 

@@ -39,6 +39,11 @@ def run_directory(config) -> Path:
     return root / f"run-{uid[:12]}"
 
 
+def cache_root(config) -> Path:
+    """``--cache-dir``, default ``<rootdir>/.cache/mb``."""
+    return Path(config.getoption("cache_dir") or Path(config.rootpath) / ".cache" / "mb")
+
+
 KEEP_RUNS = 5
 """Run directories kept (a run with all products is ~250 MB): beyond the newest 5, those
 untouched for an hour (so never one a concurrent session is using) are deleted."""
@@ -91,10 +96,14 @@ def pytest_sessionfinish(session, exitstatus):
     """Write ``outcomes.json`` into the run directory (controller or plain session only)."""
     if is_worker(session.config) or not _OUTCOMES:
         return
-    path = run_directory(session.config)
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "outcomes.json").write_text(
-        json.dumps({"exitstatus": int(exitstatus), "tests": _OUTCOMES}, indent=1)
-    )
+    path = run_directory(session.config) / "outcomes.json"
+    try:  # never crash here: pytest would then skip the test summary
+        write_json_atomic(path, {"exitstatus": int(exitstatus), "tests": _OUTCOMES})
+    except OSError as exc:
+        reason = f"{type(exc).__name__}: {exc.strerror or exc}"
+        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+            f"[miri_background] could not write {path} ({reason}); the test outcomes are "
+            "in the summary below only"
+        )
 
 

@@ -24,8 +24,10 @@ def real_inputs(config, data_source: str, dest: Path) -> Inputs:
     Raises
     ------
     pytest.UsageError
-        For a setup problem the user must fix (TEST_BIGDATA missing, a fetch that failed),
-        with fetch's message saying which file, from where and what to do.
+        For a setup problem the user must fix (TEST_BIGDATA missing, a fetch that failed, a
+        file that fails verification or a symlink out of the directory), with fetch's
+        message saying which file, from where and what to do; no chained cause (its frames
+        would show the URL's credentials).
     """
     try:
         if data_source == "artifactory":
@@ -38,8 +40,9 @@ def real_inputs(config, data_source: str, dest: Path) -> Inputs:
             files = fetch.fetch_box(dest)
         else:
             files = fetch.from_directory(data_source.removeprefix("dir:"))
-    except FetchError as exc:
-        raise pytest.UsageError(f"--data-source {data_source}: {exc}") from exc
+    except (FetchError, ValueError) as exc:  # ValueError: a member resolving out of the dir
+        what = "--bigdata" if data_source == "artifactory" else f"--data-source {data_source}"
+        raise pytest.UsageError(f"{what}: {exc}") from None
     readnoise = files.pop(READNOISE_NAME, None)
     uncal = {Path(name).name.removesuffix(".fits"): Path(path) for name, path in files.items()}
     return Inputs(
