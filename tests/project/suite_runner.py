@@ -55,7 +55,7 @@ def run_suite(
     pytest there with ``args``, the cache in ``root/cache``, run directories in
     ``root/runs``; TEST_BIGDATA is removed from the environment unless ``env`` sets it."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "conftest.py").write_text('pytest_plugins = ("miri_background.plugin",)\n')
+    (root / "conftest.py").write_text('pytest_plugins = ("miri_background.pytest_plugin",)\n')
     for name, text in (files or {"test_inputs.py": USES_INPUTS}).items():
         (root / name).write_text(text)
     environ = {k: v for k, v in os.environ.items() if k != "TEST_BIGDATA"}

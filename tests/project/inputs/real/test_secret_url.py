@@ -14,11 +14,11 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from suite_runner import SRC, run_suite
-from test_fetch import FaultServer, Route, _FaultHandler, fits_bytes
+from tests.project.inputs.real.test_fetch import FaultServer, Route, _FaultHandler, fits_bytes
+from tests.project.suite_runner import SRC, run_suite
 
-from miri_background import manifest
-from miri_background.secret_url import SecretURL
+from miri_background.inputs.real import manifest
+from miri_background.inputs.real.secret_url import SecretURL
 
 SECRETS = ("secret123", "token=abc", "dXNlcjpzZWNyZXQxMjM")  # the last: base64 of user:secret123
 
@@ -64,7 +64,7 @@ def test_secret_url_join_keeps_the_query_after_the_path() -> None:
 
 
 FAILING = '''
-from miri_background import fetch
+from miri_background.inputs.real import fetch
 
 def test_truth_fetch_fails(tmp_path, inputs):
     url = fetch.bigdata_root()

@@ -8,12 +8,12 @@ other bytes: a sha256 mismatch) and the next session repairs it.
 from __future__ import annotations
 
 import pytest
-from suite_runner import run_suite
+from tests.project.suite_runner import run_suite
 
-from miri_background import report
+from miri_background.report import build as report
 
 CONFTEST = '''
-pytest_plugins = ("miri_background.plugin",)
+pytest_plugins = ("miri_background.pytest_plugin",)
 from pathlib import Path
 
 import pytest

@@ -13,11 +13,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from suite_runner import run_suite
+from tests.project.suite_runner import run_suite
 
-from miri_background import manifest, preflight
+from miri_background.inputs.real import manifest
+from miri_background.pytest_plugin import preflight
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _notebook_names() -> list[str]:
@@ -102,7 +103,7 @@ def test_usage_error_in_a_session_fixture_stops_once(workers: list[str], tmp_pat
     """A UsageError raised inside a session fixture (under xdist: in a worker) is reported
     once, as its message, and ends the run with exit status 4."""
     conftest = (
-        'pytest_plugins = ("miri_background.plugin",)\n'
+        'pytest_plugins = ("miri_background.pytest_plugin",)\n'
         "import pytest\n\n"
         '@pytest.fixture(scope="session")\n'
         "def broken():\n"

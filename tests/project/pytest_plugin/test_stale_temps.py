@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from suite_runner import run_suite
+from tests.project.suite_runner import run_suite
 
-from miri_background import cache, pipeline, stale_temps
+from miri_background import files
+from miri_background.pytest_plugin import stale_temps
 
 
 def _dead_pid() -> int:
@@ -67,7 +68,8 @@ def test_locked_cache_folder_is_kept(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     with FileLock(str(tmp_path / "detector1" / "0123abcd.lock")):
         code = (
-            "import sys; from pathlib import Path; from miri_background import stale_temps;"
+            "import sys; from pathlib import Path;"
+            "from miri_background.pytest_plugin import stale_temps;"
             f"sys.exit(len(stale_temps.remove_dead(Path({str(tmp_path)!r}), Path('/nonexistent'))))"
         )
         assert subprocess.run([sys.executable, "-c", code]).returncode == 0
@@ -86,15 +88,15 @@ def test_failed_link_leaves_nothing(
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(pipeline.os, "link", full)  # another file system: a copy
+    monkeypatch.setattr(files.os, "link", full)  # another file system: a copy
     if failure == "replace":
-        monkeypatch.setattr(pipeline.os, "replace", full)
+        monkeypatch.setattr(files.os, "replace", full)
     else:
         monkeypatch.setattr(
-            pipeline.shutil, "copyfile", lambda a, b: (Path(b).write_bytes(b"x"), full())
+            files.shutil, "copyfile", lambda a, b: (Path(b).write_bytes(b"x"), full())
         )
     with pytest.raises(OSError, match="No space left"):
-        pipeline._link(src, out / "seq1_rate.fits")
+        files.link_atomic(src, out / "seq1_rate.fits")
     assert list(out.iterdir()) == []
 
 
@@ -102,9 +104,9 @@ def test_failed_json_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mo
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(cache.os, "replace", full)
+    monkeypatch.setattr(files.os, "replace", full)
     with pytest.raises(OSError):
-        cache.write_json_atomic(tmp_path / "a.json", {"a": 1})
+        files.write_json_atomic(tmp_path / "a.json", {"a": 1})
     assert list(tmp_path.iterdir()) == []
 
 
