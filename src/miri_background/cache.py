@@ -39,6 +39,25 @@ log = logging.getLogger(__name__)
 MANIFEST = "MANIFEST.json"
 
 
+REPAIR_PREFIX = "cache repair: "
+_NOT_REPAIRS = ("hit", "not cached", "cache disabled (--no-cache)")
+
+
+def is_repair(reason: str) -> bool:
+    """Whether an entry built for ``reason`` (`Entry.reason`) replaced one that failed
+    verification (a file missing, of another size, or another sha256 than its manifest)."""
+    return reason not in _NOT_REPAIRS
+
+
+def repair_line(kind: str, what: str, entry: Entry) -> str:
+    """``cache repair: <kind> entry <key> (<what>): <reason>; rebuilt in <s> s``: the line
+    the session shows (`notices`)."""
+    return (
+        f"{REPAIR_PREFIX}{kind} entry {entry.key[:12]} ({what}): {entry.reason}; "
+        f"rebuilt in {entry.seconds:.1f} s"
+    )
+
+
 def content_key(parts: dict) -> str:
     """sha256 of ``json.dumps(parts, sort_keys=True)``: the cache key of those parts."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
@@ -181,6 +200,8 @@ def each_once(
         entries[name] = entry
         what = "cache hit" if entry.hit else f"ran in {entry.seconds:.1f} s ({entry.reason})"
         note(f"{stage} [{len(entries)}/{len(names)}] {name}: {what}")
+        if is_repair(entry.reason):
+            note(repair_line(stage, name, entry))
 
     for name in names:
         if (hit := lookup(name)) is not None:

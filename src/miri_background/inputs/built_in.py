@@ -21,7 +21,7 @@ from pathlib import Path
 
 from astropy.table import Table
 
-from miri_background.cache import ContentCache, Entry, each_once
+from miri_background.cache import ContentCache, Entry, each_once, is_repair, repair_line
 from miri_background.files import file_sha256, link_atomic
 from miri_background.frozen import FrozenMap
 from miri_background.inputs import crds_local
@@ -153,6 +153,8 @@ def prepare_simulated(
             shutil.rmtree(out / "refs")
 
         entry = cache.get_or_build("simulated", parts, build)
+        if is_repair(entry.reason):
+            note(repair_line("simulated", "data set", entry))
     data = entry.path / "data"
     files = {e.name: data / f"{e.name}_{mode}.fits" for e in notebook.EXPOSURES}
     return Inputs(

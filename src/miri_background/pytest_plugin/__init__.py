@@ -22,6 +22,13 @@ from miri_background.pytest_plugin.fixtures import (
 from miri_background.pytest_plugin.options import pytest_addoption, pytest_configure
 from miri_background.pytest_plugin.session import pytest_runtest_logreport, pytest_sessionfinish
 
+# set-up errors once (exit 4), dead processes' temporaries, cache repairs under xdist
+pytest_plugins = (
+    "miri_background.pytest_plugin.setup_errors",
+    "miri_background.pytest_plugin.stale_temps",
+    "miri_background.pytest_plugin.notices",
+)
+
 __all__ = [
     "artifactory_tree",
     "associations",

@@ -14,17 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from miri_background.cache import default_processes
+from miri_background.cache import REPAIR_PREFIX, default_processes
 from miri_background.frozen import FrozenMap
-from miri_background.inputs.real.download import FetchError
 from miri_background.observation.notebook import EXPOSURES
 from miri_background.pytest_plugin.session import (
+    cache_root,
     is_worker,
     record_stage,
     run_directory,
     worker_id,
     worker_share,
 )
+from miri_background.pytest_plugin.setup_errors import artifactory_tree_of, real_data_inputs
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +35,10 @@ def note(request):
     log = logging.getLogger("miri_background")
 
     def _note(line: str) -> None:
+        if line.startswith(REPAIR_PREFIX):
+            from miri_background.pytest_plugin.notices import announce
+
+            return announce(request.config, line)
         log.info(line)
         if reporter is not None and not is_worker(request.config):
             capture = request.config.pluginmanager.getplugin("capturemanager")
@@ -58,7 +63,7 @@ def content_cache(request):
     """The content cache (``--cache-dir``, ``--no-cache``)."""
     from miri_background.cache import ContentCache
 
-    path = request.config.getoption("cache_dir") or Path(request.config.rootpath) / ".cache" / "mb"
+    path = cache_root(request.config)
     return ContentCache(Path(path), enabled=not request.config.getoption("no_cache"))
 
 
@@ -83,14 +88,11 @@ def data_source(request) -> str:
 def artifactory_tree(request):
     """``env`` (ci-watson's ``--env``) and ``inputs_root`` (ini key) of the Artifactory tree
     ``$TEST_BIGDATA/<inputs_root>/<env>/``, as keyword arguments of `inputs.real.sources`."""
-    return FrozenMap(
-        env=request.config.getoption("env"),
-        inputs_root=(request.config.getini("inputs_root") or ["jwst-pipeline"])[0],
-    )
+    return FrozenMap(artifactory_tree_of(request.config))
 
 
 @pytest.fixture(scope="session")
-def inputs(request, data_source, sim_config, content_cache, run_dir, artifactory_tree, note):
+def inputs(request, data_source, sim_config, content_cache, run_dir, note):
     """Stage 1: the 8 uncal exposures from the chosen data source."""
     from miri_background.inputs import built_in as simulated
 
@@ -106,12 +108,7 @@ def inputs(request, data_source, sim_config, content_cache, run_dir, artifactory
             note=note,
         )
     else:
-        from miri_background.inputs.real import sources
-
-        try:
-            result = sources.real_inputs(data_source, run_dir / "data", **artifactory_tree)
-        except FetchError as exc:
-            raise pytest.UsageError(f"--data-source {data_source}: {exc}") from exc
+        result = real_data_inputs(request.config, data_source, run_dir / "data")
     seconds = time.perf_counter() - t0
     note(f"inputs ({result.source}): {'cache hit' if result.hit else 'built'} in {seconds:.1f} s")
     record_stage(

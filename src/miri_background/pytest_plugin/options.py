@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
 
-from miri_background.pytest_plugin.session import is_worker, prune_runs, run_directory
+from miri_background.pytest_plugin import preflight
+from miri_background.pytest_plugin.session import (
+    cache_root,
+    is_worker,
+    prune_runs,
+    run_directory,
+)
 
 DATA_SOURCES = ("simulated", "artifactory", "box", "dir:PATH")
 
@@ -33,7 +38,7 @@ def pytest_addoption(parser):
     )
     group.addoption(
         "--sim-seed",
-        type=int,
+        type=preflight.nonnegative_int,
         default=None,
         metavar="N",
         help="seed of the built-in data set (default: the canonical seed the truth is for)",
@@ -70,16 +75,8 @@ def pytest_configure(config):
     if not is_worker(config):
         # xdist hands this uid to its workers, so that all of them share one run directory
         config.option.testrunuid = getattr(config.option, "testrunuid", None) or uuid.uuid4().hex
+        preflight.check(config, cache_root(config), run_directory(config).parent)
         prune_runs(run_directory(config).parent)
-    wants_bigdata = config.getoption("bigdata", False) or (
-        config.getoption("data_source", None) == "artifactory"
-    )
-    if wants_bigdata and not os.environ.get("TEST_BIGDATA"):
-        raise pytest.UsageError(
-            "TEST_BIGDATA is not set: --bigdata / --data-source artifactory read the inputs "
-            "from $TEST_BIGDATA/<inputs_root>/<env>/miri/image/background/; set it to the "
-            "Artifactory URL or a local mirror directory (or drop --bigdata for the built-in data)"
-        )
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     config.addinivalue_line("markers", "truth: compares with the blessed truth files")
     spec = config.getoption("inject_fault", None)

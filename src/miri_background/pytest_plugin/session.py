@@ -38,6 +38,11 @@ def run_directory(config) -> Path:
     return root / f"run-{uid[:12]}"
 
 
+def cache_root(config) -> Path:
+    """``--cache-dir``, default ``<rootdir>/.cache/mb``."""
+    return Path(config.getoption("cache_dir") or Path(config.rootpath) / ".cache" / "mb")
+
+
 KEEP_RUNS = 5
 """Run directories kept (a run with all products is ~250 MB): beyond the newest 5, those
 untouched for an hour (so never one a concurrent session is using) are deleted."""
@@ -81,6 +86,14 @@ def pytest_sessionfinish(session, exitstatus):
     """Write ``outcomes.json`` into the run directory (controller or plain session only)."""
     if is_worker(session.config) or not _OUTCOMES:
         return
-    run_records.write_outcomes(run_directory(session.config), exitstatus, _OUTCOMES)
+    try:  # never crash here: pytest would then skip the test summary
+        run_records.write_outcomes(run_directory(session.config), exitstatus, _OUTCOMES)
+    except OSError as exc:
+        reason = f"{type(exc).__name__}: {exc.strerror or exc}"
+        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+            f"[miri_background] could not write {run_directory(session.config)}/"
+            f"{run_records.OUTCOMES} ({reason}); the test outcomes are in the summary "
+            "below only"
+        )
 
 

@@ -288,6 +288,8 @@ def cache_hits(stages: dict[str, dict]) -> dict:
         "detector1_exposures": len(seen),
         "detector1_built": built,
         "inputs_hit": inputs.get("hit") if inputs else None,
+        # entries that failed verification and were rebuilt (notices.repair_line)
+        "repairs": [line for record in stages.values() for line in record.get("cache_repairs", [])],
     }
 
 

@@ -97,6 +97,7 @@ def _run_body(s: dict) -> str:
         ["inputs cache hit", cache["inputs_hit"]],
     ]
     rows += [[f"built: {n}", how] for n, how in cache["detector1_built"].items()]
+    rows += [["cache repair", line] for line in cache.get("repairs", [])]
     timing_rows = [
         [stage, worker, f"{sec:.1f}"]
         for stage, per in s["timings_s"]["stages"].items()

@@ -14,7 +14,6 @@ Network settings come from the environment variables ci-watson reads (`RetryPoli
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import logging
@@ -22,7 +21,6 @@ import os
 import secrets
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -34,6 +32,7 @@ from astropy.io import fits
 
 from miri_background.files import file_sha256
 from miri_background.inputs.real.manifest import MANIFEST_PATH
+from miri_background.inputs.real.secret_url import SecretURL
 
 __all__ = ["FetchError", "RetryPolicy", "download"]
 
@@ -129,7 +128,7 @@ class RetryPolicy:
 
 
 def download(
-    url: str,
+    url: str | SecretURL,
     dest: str | os.PathLike[str],
     *,
     expected_size: int | None = None,
@@ -149,8 +148,8 @@ def download(
 
     Parameters
     ----------
-    url : str
-        http(s) URL of the file.
+    url : str or SecretURL
+        http(s) URL of the file; only its redacted form appears in messages and logs.
     dest : str or path-like
         Destination path; its directory is created if needed.
     expected_size : int, optional
@@ -181,8 +180,11 @@ def download(
     """
     # Not ci_watson's get_bigdata: it writes whatever the server returns (an error page
     # too) straight into the destination, with no checksum and no atomic rename.
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise ValueError(f"{_redact(url)} is not an http(s) URL")
+    __tracebackhide__ = True  # the frame holds the URL (its credentials) until the next line
+    try:
+        url = SecretURL(url)
+    except ValueError as exc:
+        raise ValueError(f"{exc}: not a usable http(s) URL") from None
     overrides = {"timeout": timeout, "retries": retries, "delay": delay}
     policy = dataclasses.replace(
         RetryPolicy.from_env(),
@@ -190,7 +192,7 @@ def download(
     )
     attempts = 1 + max(0, policy.retries)
     dest = Path(dest)
-    where = _redact(url)
+    where = url.public
     dest.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     for attempt in range(1, attempts + 1):
@@ -210,7 +212,7 @@ def download(
                     f"could not fetch {dest.name} from {where}: {exc} (gave up after "
                     f"{attempts} attempt(s)). The server may be down or slow: try again "
                     "later, or raise TEST_BIGDATA_TIMEOUT or TEST_BIGDATA_RETRY_MAX."
-                ) from exc
+                ) from None  # the cause's frames (http.client) hold the query and the auth header
             wait = max(0.0, policy.delay) * 2 ** (attempt - 1)
             log.warning(
                 "%s: %s from %s (attempt %d of %d); retrying in %.2f s",
@@ -226,24 +228,10 @@ def download(
     return dest
 
 
-def _redact(url: str) -> str:
-    """Return ``url`` without user name, password, query string and fragment."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def _open(url: str, name: str, timeout: float | None) -> HTTPResponse:
+def _open(url: SecretURL, name: str, timeout: float | None) -> HTTPResponse:
     """GET ``url`` (file ``name``); raise `_RetryableError` or `FetchError` on failure."""
-    parts = urllib.parse.urlsplit(url)
-    where = _redact(url)
-    request = urllib.request.Request(where + (f"?{parts.query}" if parts.query else ""))
-    if parts.username is not None:
-        user = urllib.parse.unquote(parts.username)
-        password = urllib.parse.unquote(parts.password or "")
-        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-        # Unredirected: a redirect to another host must not receive the credentials.
-        request.add_unredirected_header("Authorization", f"Basic {token}")
+    where = url.public
+    request = url.request()
     try:
         return urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
@@ -256,7 +244,7 @@ def _open(url: str, name: str, timeout: float | None) -> HTTPResponse:
             "that TEST_BIGDATA, inputs_root and --env point at the right tree and hold "
             "the file (and the credentials, for 401/403), for Box that the share id in "
             "the manifest is still valid."
-        ) from exc
+        ) from None
     except urllib.error.URLError as exc:
         raise _RetryableError(_describe(exc.reason)) from exc
     except (OSError, HTTPException) as exc:
@@ -293,7 +281,8 @@ def install_file(
     expected_sha256: str | None,
 ) -> None:
     """Write ``chunks`` to a temporary file beside ``dest``, verify it, rename it in."""
-    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
+    # the pid lets the next session remove what a killed process left (`stale_temps`)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
     # Mode 0o666 lets the umask decide, as for any new file (mkstemp would force 0o600).
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:

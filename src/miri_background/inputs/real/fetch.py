@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-import urllib.parse
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -30,6 +29,7 @@ from miri_background.inputs.real.manifest import (
     load_manifest,
     safe_member_path,
 )
+from miri_background.inputs.real.secret_url import SecretURL
 
 __all__ = [
     "DEFAULT_BOX_URL",
@@ -84,31 +84,51 @@ def fetch_artifactory(
     mirror directory, copied through a temporary file and verified the same way.
     Files already in ``dest_dir`` that pass verification are reused.
     """
-    base = os.environ.get(BIGDATA_ENV)
-    if not base:
+    files = _select(load_manifest(), roles)
+    base = bigdata_root()
+    if base is None:
         raise FetchError(
             f"{BIGDATA_ENV} is not set: set it to the Artifactory URL or to a local "
             f"mirror directory holding {inputs_root}/{env}/miri/image/background/."
         )
-    files = _select(load_manifest(), roles)
-    if urllib.parse.urlsplit(base).scheme in ("http", "https"):
-        root_url = f"{base.rstrip('/')}/{urllib.parse.quote(f'{inputs_root}/{env}')}"
-        return _fetch_each(
-            dest_dir,
-            files,
-            lambda remote: f"{root_url}/{urllib.parse.quote(remote.artifactory_path)}",
-        )
-    root = Path(base)
-    if not root.is_dir():
-        raise FetchError(
-            f"{BIGDATA_ENV}={base!r} is neither an http(s) URL nor an existing directory: "
-            "set it to the Artifactory URL or to a local mirror directory."
-        )
+    if isinstance(base, SecretURL):
+        root_url = base.join(f"{inputs_root}/{env}")
+        return _fetch_each(dest_dir, files, lambda remote: root_url.join(remote.artifactory_path))
+    root = base
     return _fetch_each(
         dest_dir,
         files,
         lambda remote: root / inputs_root / env / remote.artifactory_path,
     )
+
+
+def bigdata_root() -> SecretURL | Path | None:
+    """``$TEST_BIGDATA`` as a `SecretURL` (http or https) or an existing mirror directory;
+    None when unset.
+
+    Raises
+    ------
+    FetchError
+        If it is a malformed URL or neither a URL nor a directory (the message is redacted).
+    """
+    __tracebackhide__ = True  # the frame reads the raw value (credentials)
+    if not os.environ.get(BIGDATA_ENV):
+        return None
+    if "://" in os.environ[BIGDATA_ENV]:
+        try:
+            return SecretURL.from_env(BIGDATA_ENV)
+        except ValueError as exc:
+            raise FetchError(
+                f"{BIGDATA_ENV}: {exc}. Set it to the Artifactory URL "
+                "(https://host/artifactory) or to a local mirror directory."
+            ) from None
+    root = Path(os.environ[BIGDATA_ENV])
+    if not root.is_dir():
+        raise FetchError(
+            f"{BIGDATA_ENV}={str(root)!r} is neither an http(s) URL nor an existing directory: "
+            "set it to the Artifactory URL or to a local mirror directory."
+        )
+    return root
 
 
 def fetch_box(dest_dir: str | os.PathLike[str], *, base_url: str | None = None) -> dict[str, Path]:
@@ -132,11 +152,14 @@ def fetch_box(dest_dir: str | os.PathLike[str], *, base_url: str | None = None) 
     FetchError
         If a file cannot be fetched or fails verification (see `download`).
     """
-    if base_url is None:
-        base_url = os.environ.get(BOX_URL_ENV) or DEFAULT_BOX_URL
+    __tracebackhide__ = True  # base_url may carry credentials
+    try:
+        base = SecretURL(base_url or SecretURL.from_env(BOX_URL_ENV) or DEFAULT_BOX_URL)
+    except ValueError as exc:
+        raise FetchError(f"Box base URL ({BOX_URL_ENV}): {exc}") from None
+    del base_url
     files = [remote for remote in load_manifest() if remote.box_id is not None]
-    base_url = base_url.rstrip("/")
-    return _fetch_each(dest_dir, files, lambda remote: f"{base_url}/{remote.box_id}.fits")
+    return _fetch_each(dest_dir, files, lambda remote: base.join(f"{remote.box_id}.fits"))
 
 
 def from_directory(path: str | os.PathLike[str]) -> dict[str, Path]:
@@ -194,7 +217,7 @@ def _select(files: Iterable[RemoteFile], roles: Iterable[str]) -> list[RemoteFil
 def _fetch_each(
     dest_dir: str | os.PathLike[str],
     files: Iterable[RemoteFile],
-    locate: Callable[[RemoteFile], str | Path],
+    locate: Callable[[RemoteFile], SecretURL | Path],
 ) -> dict[str, Path]:
     """Reuse or fetch each file; ``locate`` gives its URL or its local source path."""
     dest_dir = Path(dest_dir)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from miri_background.frozen import FrozenMap
 from miri_background.inputs.real import fetch
+from miri_background.inputs.real.download import FetchError
 from miri_background.inputs.records import Inputs
 from miri_background.observation.notebook import READNOISE_NAME
 
@@ -30,15 +31,20 @@ def real_inputs(data_source: str, dest: Path, *, env: str, inputs_root: str) -> 
     Raises
     ------
     FetchError
-        For a problem the user must fix (TEST_BIGDATA missing, a fetch that failed), with
-        a message saying which file, from where and what to do.
+        For a problem the user must fix (TEST_BIGDATA missing, a fetch that failed, a file
+        that fails verification or a symlink out of the directory), with a message saying
+        which file, from where and what to do; no chained cause (its frames would show the
+        URL's credentials).
     """
-    if data_source == "artifactory":
-        files = fetch.fetch_artifactory(dest, env=env, inputs_root=inputs_root)
-    elif data_source == "box":
-        files = fetch.fetch_box(dest)
-    else:
-        files = fetch.from_directory(data_source.removeprefix("dir:"))
+    try:
+        if data_source == "artifactory":
+            files = fetch.fetch_artifactory(dest, env=env, inputs_root=inputs_root)
+        elif data_source == "box":
+            files = fetch.fetch_box(dest)
+        else:
+            files = fetch.from_directory(data_source.removeprefix("dir:"))
+    except ValueError as exc:  # a member resolving out of the directory
+        raise FetchError(str(exc)) from None
     readnoise = files.pop(READNOISE_NAME, None)
     uncal = {Path(name).name.removesuffix(".fits"): Path(path) for name, path in files.items()}
     return Inputs(
