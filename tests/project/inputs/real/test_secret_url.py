@@ -14,7 +14,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from tests.project.inputs.real.test_fetch import FaultServer, Route, _FaultHandler, fits_bytes
+from tests.project.inputs.real.fault_server import FaultHandler, FaultServer, Route, fits_bytes
 from tests.project.suite_runner import SRC, run_suite
 
 from miri_background.inputs.real import manifest
@@ -23,7 +23,7 @@ from miri_background.inputs.real.secret_url import SecretURL
 SECRETS = ("secret123", "token=abc", "dXNlcjpzZWNyZXQxMjM")  # the last: base64 of user:secret123
 
 
-class _TokenHandler(_FaultHandler):
+class _TokenHandler(FaultHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         """HTTP 403 unless the query string is ``token=abc``."""
         if urllib.parse.urlsplit(self.path).query != "token=abc":
