@@ -14,10 +14,10 @@ errors written beside it::
     SCI = rate + ERR * N(0, 1)
 
 drawn per integration for rateints (variances of integration k x (1 + 0.05 k)**2).
-Positions of stars, the lone outlier and the `observation.scenarios.MISSING_PATTERNS` are given in the science frame, so they land on the same
-science pixels whatever each background's subarray is. The generator of each exposure is
-seeded from the observation and the exposure name (`seed`): the same scenario gives the
-same values on every run.
+Positions of stars, the lone outlier and the `observation.scenarios.MISSING_PATTERNS` are
+given in the science frame, so they land on the same science pixels whatever each
+background's subarray is. The generator of each exposure is seeded from the observation
+and the exposure name (`seed`): the same scenario gives the same values on every run.
 """
 
 from __future__ import annotations
