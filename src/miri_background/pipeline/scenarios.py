@@ -34,7 +34,7 @@ from miri_background.inputs import scenarios as scenario_data
 from miri_background.observation.notebook import IMAGE2_SKIPPED
 from miri_background.observation.scenarios import MAXITERS, Scenario
 from miri_background.pipeline.jwst_env import call_guarded, call_options, gc_frozen, jwst_log_to
-from miri_background.pipeline.software import package_digest
+from miri_background.software import package_digest
 
 CODE_PATHS = (
     "jwst.background",
