@@ -1,0 +1,198 @@
+"""A scenario case's products, loaded once, beside what the rule expects; and the wording
+of a mismatch: case, exposure, first pixel (x, y) in the science frame and on the detector
+(1-based), expected and got in DN/s, the noise sigma there, and the rule."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+
+from miri_background.checks import scenario_oracle
+from miri_background.frozen import FrozenMap
+from miri_background.observation.scenarios import MAXITERS, Subarray, siaf_subarray
+from miri_background.pipeline.scenarios import ScenarioRun
+
+FLOAT32_RTOL = 2.0**-22
+"""Two float32 ulps: both sides sum in float64 (in different orders) and round once."""
+ARRAYS = ("data", "err", "dq", "var_poisson", "var_rnoise", "var_flat")
+
+
+@dataclass(frozen=True)
+class Arrays:
+    """One file's arrays (read-only), its ``S_BKDSUB`` and its subarray."""
+
+    arrays: Mapping[str, np.ndarray]
+    status: str | None
+    region: Subarray
+
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["arrays"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@cache
+def read(path: Path) -> Arrays:
+    """The `ARRAYS` a file has, and its SUBARRAY / SUBSTRT / SUBSIZE and S_BKDSUB keywords.
+
+    Read with astropy.io.fits (jwst's files are FITS with one extension per array), not
+    through a datamodel: opening a datamodel validates its schema, ~20 ms a file, which
+    over the scenarios' ~150 reads was most of a warm run. Memoised per path: the inputs
+    are shared by a scenario's sigmas (the cached files are never rewritten in place).
+    """
+    with fits.open(path, memmap=False) as hdul:
+        arrays = {}
+        for name in ARRAYS:
+            if name.upper() in hdul or name == "data":
+                value = hdul["SCI" if name == "data" else name.upper()].data
+                value.flags.writeable = False
+                arrays[name] = value
+        h = hdul[0].header
+        region = Subarray(
+            h.get("SUBARRAY", "FULL"),
+            h.get("SUBSTRT1", 1),
+            h.get("SUBSTRT2", 1),
+            h.get("SUBSIZE1", 0),
+            h.get("SUBSIZE2", 0),
+        )
+        return Arrays(FrozenMap(arrays), h.get("S_BKDSUB"), region)
+
+
+@dataclass(frozen=True)
+class CaseProducts:
+    """Inputs, products and the oracle's expectation of one case."""
+
+    run: ScenarioRun
+    science: Arrays
+    backgrounds: Mapping[str, Arrays]
+    bsub: Arrays
+    combined: Arrays | None
+    expected: scenario_oracle.Expected
+
+    @property
+    def name(self) -> str:
+        return self.run.scenario.case_id(self.run.sigma)
+
+
+def load(run: ScenarioRun) -> CaseProducts:
+    """Read a run's files and apply the oracle to its backgrounds."""
+    science = read(run.inputs["sci"])
+    backgrounds = {n: read(p) for n, p in run.inputs.items() if n != "sci"}
+    frame = siaf_subarray(run.scenario.science)
+    placed = [
+        scenario_oracle.place(frame, siaf_subarray(b.subarray), a.data, a.err, a.dq)
+        for b, a in zip(run.scenario.backgrounds, backgrounds.values(), strict=True)
+    ]
+    expected = scenario_oracle.combine(placed, run.sigma, MAXITERS)
+    combined = read(run.combined) if run.combined is not None else None
+    return CaseProducts(run, science, FrozenMap(backgrounds), read(run.bsub), combined, expected)
+
+
+def mismatch(
+    case: CaseProducts,
+    what: str,
+    got: np.ndarray,
+    want: np.ndarray,
+    rule: str,
+    *,
+    rtol: float = 0.0,
+    noise: np.ndarray | None = None,
+    where: np.ndarray | None = None,
+) -> str | None:
+    """None if ``got`` equals ``want`` within ``rtol`` (NaN = NaN) where ``where``, else the
+    failure message naming the first differing pixel (row-major; ``[k, y, x]`` for cubes)."""
+    got, want = np.asarray(got, float), np.asarray(want, float)
+    bad = ~np.isclose(got, want, rtol=rtol, atol=0.0, equal_nan=True)
+    if where is not None:
+        bad &= np.broadcast_to(where, bad.shape)
+    if not bad.any():
+        return None
+    index = np.unravel_index(np.flatnonzero(bad)[0], bad.shape)
+    y, x = index[-2:]
+    frame = siaf_subarray(case.run.scenario.science)
+    integration = f" integration {index[0]}" if len(index) == 3 else ""
+    sigma = (
+        ""
+        if noise is None
+        else f", noise sigma {np.broadcast_to(noise, bad.shape)[index]:.4f} DN/s"
+    )
+    tolerance = f"within {rtol:.2g} relative" if rtol else "exactly"
+    return (
+        f"{case.name}: {what} differs from the rule at {bad.sum()} of {bad.size} values; first "
+        f"at pixel (x={x}, y={y}){integration} (detector x={x + frame.xstart}, "
+        f"y={y + frame.ystart}, 1-based): expected {want[index]:.6f} DN/s, got "
+        f"{got[index]:.6f} DN/s{sigma} (required {tolerance}). Rule: {rule}"
+    )
+
+
+PLACEMENT_RULE = (
+    "each background placed by its own SUBSTRT/SUBSIZE (1-based): detector pixel (X, Y) at "
+    "science index [Y - SUBSTRT2_sci, X - SUBSTRT1_sci]; not used where it does not cover; "
+    "then the sigma-clipped mean (median centre, std) over the backgrounds, 0 where none is kept"
+)
+ERR_RULE = "combined ERR = sqrt(sum of the kept backgrounds' err**2) / n_kept"
+ERR_RULE_3D = (
+    ERR_RULE + "; rateints: a file's err**2 is its ERR**2 sigma-clipped over the "
+    "integrations and averaged (jwst 3.0.0's code; its docs describe the error of the mean)"
+)
+
+
+def combination_problems(case: CaseProducts) -> list[str]:
+    """The combined background's data, ERR (2 float32 ulps) and DQ (exact) against the rule."""
+    combined, expected = case.combined, case.expected
+    if combined is None:
+        return [f"{case.name}: no combined background was saved"]
+    three_d = case.run.scenario.science_nints > 1
+    problems = [
+        mismatch(
+            case,
+            "combined background",
+            combined.data,
+            expected.data.astype(np.float32),
+            PLACEMENT_RULE,
+            rtol=FLOAT32_RTOL,
+            noise=expected.err,
+        ),
+        mismatch(
+            case,
+            "combined ERR",
+            combined.err,
+            expected.err.astype(np.float32),
+            ERR_RULE_3D if three_d else ERR_RULE,
+            rtol=FLOAT32_RTOL,
+        ),
+        mismatch(case, "combined DQ", combined.dq, expected.dq, "DQ = OR of the backgrounds' DQ"),
+    ]
+    return [p for p in problems if p]
+
+
+def subtraction_problems(case: CaseProducts) -> list[str]:
+    """``S_BKDSUB`` COMPLETE; bsub = science - combined (every integration, exact float32);
+    bsub DQ = science DQ | combined DQ."""
+    if case.bsub.status != "COMPLETE":
+        return [f"{case.name}: S_BKDSUB is {case.bsub.status!r}, expected 'COMPLETE'"]
+    combined = case.combined
+    problems = [
+        mismatch(
+            case,
+            "bsub",
+            case.bsub.data,
+            np.asarray(case.science.data, np.float32) - combined.data,
+            "bsub[k] = science[k] - combined for every integration k (float32)",
+            noise=case.science.err,
+        ),
+        mismatch(
+            case,
+            "bsub DQ",
+            case.bsub.dq,
+            case.science.dq | combined.dq,
+            "bsub DQ = science DQ | combined DQ",
+        ),
+    ]
+    return [p for p in problems if p]

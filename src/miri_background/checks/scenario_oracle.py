@@ -1,0 +1,145 @@
+"""The combined background of a scenario from the documented rule, independent of jwst.
+
+Written from the background step's documentation (and, where it says nothing, from jwst
+3.0.0's observed behaviour, marked *3.0.0* below), never from its code:
+
+1. Placement: each background is put into the science frame by its own corner and size
+   (SUBSTRT1/2, SUBSIZE1/2, 1-based): detector pixel (X, Y) of the background, at array
+   index ``[Y - ystart_b, X - xstart_b]``, lands at ``[Y - ystart_s, X - xstart_s]`` of the
+   science frame, for every (X, Y) both cover. Where a background does not cover the
+   science frame its value is missing (NaN) and its DQ 0.
+2. rateints (3-D) backgrounds: per file, per pixel, the integrations are sigma-clipped and
+   averaged first; *3.0.0 code, not its docs*: ERR**2 is clipped over the integrations on
+   its own values and averaged, i.e. the file's variance is ``mean_k(err_k**2)`` over the
+   kept ERR**2 values (the docs speak of the error of the mean, which would be that / n).
+3. Per pixel over the N files (values ``v_i``, variances ``e_i**2``, NaN = missing):
+   astropy ``sigma_clip(sigma, maxiters, cenfunc='median', stdfunc='std')``, then
+   ``combined = mean(v_i kept)``, ``ERR = sqrt(sum(e_i**2 kept)) / n_kept``;
+   ``DQ = OR`` of every background's placed DQ over all integrations (clipped or not).
+   *3.0.0*: where no value is kept, combined = 0 and ERR = 0 (`Expected.nkept` = 0 there).
+4. Subtraction: ``bsub[k] = science[k] - combined`` for every integration k (float32, as
+   the files store them); ``bsub DQ = science DQ | combined DQ``; the science ERR and
+   VAR_* arrays are not changed.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from astropy.stats import sigma_clip
+from astropy.utils.exceptions import AstropyUserWarning
+
+from miri_background.observation.scenarios import Subarray
+
+
+@dataclass(frozen=True)
+class Placed:
+    """One background in the science frame: ``data`` and ``var`` (ERR**2) ``(nints, ny,
+    nx)`` with NaN where it does not cover, ``dq`` with 0 there; ``covers`` ``(ny, nx)``."""
+
+    data: np.ndarray
+    var: np.ndarray
+    dq: np.ndarray
+    covers: np.ndarray
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The rule's combined background: ``data``, ``err`` (DN/s), ``dq``, ``nkept`` (number
+    of files kept per pixel) and ``covered`` (some background covers the pixel)."""
+
+    data: np.ndarray
+    err: np.ndarray
+    dq: np.ndarray
+    nkept: np.ndarray
+    covered: np.ndarray
+
+
+def overlap(frame: Subarray, region: Subarray) -> tuple[slice, slice, slice, slice] | None:
+    """``(rows, cols)`` in ``frame`` then in ``region`` of the detector pixels both cover,
+    or None when they do not overlap (rule 1)."""
+    x0, y0 = max(frame.xstart, region.xstart), max(frame.ystart, region.ystart)
+    x1 = min(frame.xstart + frame.xsize, region.xstart + region.xsize)
+    y1 = min(frame.ystart + frame.ysize, region.ystart + region.ysize)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return (
+        slice(y0 - frame.ystart, y1 - frame.ystart),
+        slice(x0 - frame.xstart, x1 - frame.xstart),
+        slice(y0 - region.ystart, y1 - region.ystart),
+        slice(x0 - region.xstart, x1 - region.xstart),
+    )
+
+
+def place(frame: Subarray, region: Subarray, data, err, dq) -> Placed:
+    """Rule 1 for one background (2-D arrays are treated as one integration)."""
+    data, err, dq = (
+        np.asarray(a)[None] if np.ndim(a) == 2 else np.asarray(a) for a in (data, err, dq)
+    )
+    shape = (data.shape[0], *frame.shape)
+    out = Placed(
+        np.full(shape, np.nan),
+        np.full(shape, np.nan),
+        np.zeros(shape, np.uint32),
+        np.zeros(frame.shape, bool),
+    )
+    where = overlap(frame, region)
+    if where is not None:
+        fr, fc, rr, rc = where
+        out.covers[fr, fc] = True
+        out.data[:, fr, fc] = data[:, rr, rc]
+        out.var[:, fr, fc] = err[:, rr, rc].astype(float) ** 2
+        out.dq[:, fr, fc] = dq[:, rr, rc]
+    return out
+
+
+def _clip(values: np.ndarray, sigma: float, maxiters: int | None) -> np.ma.MaskedArray:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=AstropyUserWarning)  # NaN masked: intended
+        return sigma_clip(
+            np.ma.masked_invalid(values),
+            sigma=sigma,
+            maxiters=maxiters,
+            cenfunc="median",
+            stdfunc="std",
+            axis=0,
+        )
+
+
+def _masked_mean(masked: np.ma.MaskedArray) -> np.ndarray:
+    """Mean over axis 0 of the kept values; NaN where none is kept."""
+    n = masked.count(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, masked.filled(0.0).sum(axis=0) / n, np.nan)
+
+
+def per_file(placed: Placed, sigma: float, maxiters: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Rule 2: a file's ``(value, variance)`` per pixel (2-D: its only integration)."""
+    if placed.data.shape[0] == 1:
+        return placed.data[0], placed.var[0]
+    return _masked_mean(_clip(placed.data, sigma, maxiters)), _masked_mean(
+        _clip(placed.var, sigma, maxiters)
+    )
+
+
+def combine(placed: list[Placed], sigma: float, maxiters: int | None) -> Expected:
+    """Rules 2 and 3 over the placed backgrounds."""
+    files = [per_file(p, sigma, maxiters) for p in placed]
+    values = np.stack([v for v, _ in files])
+    variances = np.stack([e for _, e in files])
+    clipped = _clip(values, sigma, maxiters)
+    kept = ~np.ma.getmaskarray(clipped)
+    n = kept.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        data = np.where(n > 0, np.where(kept, values, 0.0).sum(axis=0) / n, 0.0)
+        err = np.where(n > 0, np.sqrt(np.where(kept, variances, 0.0).sum(axis=0)) / n, 0.0)
+    dq = np.bitwise_or.reduce(np.concatenate([p.dq for p in placed]), axis=0)
+    covered = np.logical_or.reduce([p.covers for p in placed])
+    return Expected(data, err, dq, n, covered)
+
+
+def subtract(science: np.ndarray, combined: np.ndarray) -> np.ndarray:
+    """Rule 4: ``science[k] - combined`` in float32 for every integration."""
+    return np.asarray(science, np.float32) - np.asarray(combined, np.float32)

@@ -1,0 +1,265 @@
+"""The scenario observations beside the notebook's data set: what each one is, not its data.
+
+Each `Scenario` is a small observation (one science exposure, N backgrounds) that takes the
+background step down a path the notebook's data set (FULL frames, 2-D, 4 equal backgrounds,
+all overlapping) cannot reach: subarrays, rateints, 1-8 backgrounds, missing values, the
+ways of supplying the backgrounds. Ids are readable (``subarray-SUB256-in-FULL``); a case
+is a scenario at one clipping threshold (``subarray-SUB256-in-FULL-sigma2``).
+
+Geometry comes from the MIRI SIAF that pysiaf ships (`PRD_VERSION`): ``dms_corner()`` (the
+1-based SUBSTRT1/2 corner) and ``XSciSize`` / ``YSciSize`` (SUBSIZE1/2) of ``MIRIM_<name>``.
+Importing pysiaf asks GitHub whether its PRD is the newest; the suite makes no network
+attempt, so `siaf_subarray` refuses that request in process (pysiaf then logs that the
+PRD could not be checked, which it tolerates by design).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cache
+from unittest import mock
+
+NOTEBOOK = "notebook"
+"""The notebook's data set: the tests outside ``test_scenarios_*``, unchanged."""
+
+SIGMAS = (2.0, 3.0)
+"""The notebook's setting and jwst's default."""
+MAXITERS = 3
+"""The notebook's maxiters."""
+
+MISSING_PATTERNS = ("nan-a", "nan-b", "nan-all", "flagged-finite")
+"""Named pixel sets a background can have missing (positions in `inputs.scenarios`):
+``nan-a`` / ``nan-b``: NaN with DO_NOT_USE | SATURATED (a per-exposure saturation);
+``nan-all``: NaN in every background that has it (give it to all: missing everywhere);
+``flagged-finite``: DO_NOT_USE | JUMP_DET with a finite, wrong value (a flagged cosmic ray
+that ramp fitting did not blank): jwst 3.0.0 does not use DQ as a mask, so it is averaged."""
+
+SUPPLIES = ("association", "step-association", "bkg_list", "positional", "empty")
+"""How the backgrounds reach the step: ``association``: Image2Pipeline on a level-2b
+association (as the notebook); ``step-association``: BackgroundStep on that association;
+``bkg_list``: BackgroundStep with the ``bkg_list`` parameter; ``positional``: BackgroundStep
+with the list as its second positional argument; ``empty``: ``bkg_list=[]`` (SKIPPED)."""
+
+
+@dataclass(frozen=True)
+class Subarray:
+    """A MIRI imager readout region, 1-based and inclusive like SUBSTRT / SUBSIZE.
+
+    Attributes
+    ----------
+    name : str
+        SUBARRAY keyword (``FULL``, ``SUB256``, ...).
+    xstart, ystart : int
+        1-based detector column and row of the first pixel (SUBSTRT1, SUBSTRT2).
+    xsize, ysize : int
+        Columns and rows (SUBSIZE1, SUBSIZE2).
+    """
+
+    name: str
+    xstart: int
+    ystart: int
+    xsize: int
+    ysize: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(ysize, xsize)``: numpy shape of one integration."""
+        return self.ysize, self.xsize
+
+    @property
+    def columns(self) -> slice:
+        """0-based detector columns ``xstart - 1 .. xstart + xsize - 2``."""
+        return slice(self.xstart - 1, self.xstart - 1 + self.xsize)
+
+    @property
+    def rows(self) -> slice:
+        """0-based detector rows ``ystart - 1 .. ystart + ysize - 2``."""
+        return slice(self.ystart - 1, self.ystart - 1 + self.ysize)
+
+
+@cache
+def _siaf():
+    """The MIRI SIAF of the installed pysiaf, and its PRD version (offline import)."""
+    quiet = logging.getLogger("pysiaf")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        with mock.patch("requests.get", side_effect=OSError("the suite runs offline")):
+            import pysiaf
+    finally:
+        quiet.setLevel(level)
+    return pysiaf.Siaf("MIRI"), pysiaf.JWST_PRD_VERSION
+
+
+def prd_version() -> str:
+    """The PRD release of the SIAF pysiaf ships (pysiaf 0.29.0: ``PRDOPSSOC-075``)."""
+    return _siaf()[1]
+
+
+@cache
+def siaf_subarray(name: str) -> Subarray:
+    """The SIAF geometry of subarray ``name`` (aperture ``MIRIM_<name>``)."""
+    aperture = _siaf()[0][f"MIRIM_{name}"]
+    xstart, ystart = (int(v) for v in aperture.dms_corner())
+    return Subarray(name, xstart, ystart, int(aperture.XSciSize), int(aperture.YSciSize))
+
+
+@dataclass(frozen=True)
+class Background:
+    """One background exposure of a scenario.
+
+    Attributes
+    ----------
+    subarray : str
+        Its readout region (SIAF name).
+    nints : int, default 1
+        Integrations; 1 writes a 2-D rate (ImageModel), more a rateints cube (CubeModel).
+    missing : tuple of str, default ()
+        `MISSING_PATTERNS` it has.
+    """
+
+    subarray: str
+    nints: int = 1
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One small observation run through jwst's background step.
+
+    Attributes
+    ----------
+    id : str
+        Readable id, the ``--scenario`` name.
+    kind : str
+        Which test module covers it: ``subarray``, ``rateints``, ``n_backgrounds``,
+        ``missing_values`` or ``supply``.
+    science : str
+        The science exposure's subarray (SIAF name).
+    backgrounds : tuple of Background
+    science_nints : int, default 1
+        1: a 2-D rate; more: rateints (the step's 3-D branch, output ``bsubints``).
+    supply : str, default ``bkg_list``
+        One of `SUPPLIES`. ``BackgroundStep.call(sci, bkg_list=...)`` costs 0.25 s a call
+        where Image2Pipeline costs 0.7 s (measured), so only the supply scenarios use the
+        others; the notebook's tests run Image2Pipeline.
+    outlier : bool, default False
+        A lone bright outlier (`inputs.scenarios.OUTLIER_RATE`) in the first background at
+        the scenario's outlier pixel: the N-backgrounds theory.
+    defect : str or None
+        Set where jwst 3.0.0 is known to break the documented rule: the defect, in words.
+    sigmas : tuple of float, default `SIGMAS`
+    """
+
+    id: str
+    kind: str
+    science: str
+    backgrounds: tuple[Background, ...]
+    science_nints: int = 1
+    supply: str = "bkg_list"
+    outlier: bool = False
+    defect: str | None = None
+    sigmas: tuple[float, ...] = SIGMAS
+
+    def case_id(self, sigma: float) -> str:
+        """``<id>-sigma<s>``."""
+        return f"{self.id}-sigma{sigma:g}"
+
+
+PLACEMENT_DEFECT = (
+    "jwst 3.0.0 ImageSubsetArray.get_subset_array pastes the overlap at [..., :h, :w] of "
+    "the science frame instead of at its offset: wrong whenever the overlap does not start "
+    "at the science frame's first pixel (no jwst issue yet)"
+)
+
+
+def _geometry(science: str, background: str, n: int = 3, defect: str | None = None):
+    """Science ``science`` with ``n`` backgrounds of ``background``: id ``subarray-<sci>-
+    in-<bkg>`` when the science lies inside the backgrounds' region, else ``-with-``."""
+    sci, bkg = siaf_subarray(science), siaf_subarray(background)
+    inside = (
+        bkg.xstart <= sci.xstart
+        and sci.xstart + sci.xsize <= bkg.xstart + bkg.xsize
+        and bkg.ystart <= sci.ystart
+        and sci.ystart + sci.ysize <= bkg.ystart + bkg.ysize
+    )
+    name = f"subarray-{science}-{'in' if inside else 'with'}-{background}"
+    return Scenario(name, "subarray", science, (Background(background),) * n, defect=defect)
+
+
+SMALL = "SUB64"
+"""The cheapest real subarray (72 x 64): the scenarios whose geometry is not the point."""
+N_BACKGROUNDS = (1, 2, 3, 5, 8)
+
+
+@cache
+def all_scenarios() -> tuple[Scenario, ...]:
+    """Every scenario, in the order they run (ids unique)."""
+    geometry = [
+        _geometry("SUB256", "FULL"),
+        _geometry("BRIGHTSKY", "FULL"),
+        _geometry("MASKLYOT", "FULL"),
+        _geometry("SUB256", "SUB256"),
+        _geometry("BRIGHTSKY", "SUB256"),
+        _geometry("FULL", "SUB256", n=1, defect=PLACEMENT_DEFECT),
+        _geometry("SUB256", "BRIGHTSKY", defect=PLACEMENT_DEFECT),
+    ]
+    rateints = [
+        Scenario(
+            "rateints-nints3-bkg-nints3",
+            "rateints",
+            SMALL,
+            (Background(SMALL, 3),) * 3,
+            science_nints=3,
+        ),
+        Scenario(
+            "rateints-nints2-bkg-nints2-3-5",
+            "rateints",
+            SMALL,
+            tuple(Background(SMALL, k) for k in (2, 3, 5)),
+            science_nints=2,
+        ),
+    ]
+    counts = [
+        Scenario(
+            f"n_backgrounds-{n}", "n_backgrounds", SMALL, (Background(SMALL),) * n, outlier=True
+        )
+        for n in N_BACKGROUNDS
+    ]
+    missing = [
+        Scenario(
+            "missing_values-SUB64",
+            "missing_values",
+            SMALL,
+            (
+                Background(SMALL, missing=("nan-a", "nan-all")),
+                Background(SMALL, missing=("nan-a", "nan-b", "nan-all")),
+                Background(SMALL, missing=("flagged-finite", "nan-all")),
+                Background(SMALL, missing=("nan-all",)),
+                Background("SUB128"),  # rows 891-1018: misses SUB64 (rows 779-842)
+            ),
+        )
+    ]
+    supply = [
+        Scenario(f"supply-{how}", "supply", SMALL, (Background(SMALL),) * 3, supply=how)
+        for how in SUPPLIES
+    ]
+    scenarios = (*geometry, *rateints, *counts, *missing, *supply)
+    ids = [s.id for s in scenarios]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"scenario ids not unique: {ids}")
+    return scenarios
+
+
+def by_id() -> dict[str, Scenario]:
+    """``{id: scenario}`` of `all_scenarios`."""
+    return {s.id: s for s in all_scenarios()}
+
+
+def case_ids() -> list[str]:
+    """Every ``<id>-sigma<s>`` and the ids themselves: the names ``--scenario`` accepts."""
+    names = [NOTEBOOK]
+    for s in all_scenarios():
+        names += [s.id, *(s.case_id(sigma) for sigma in s.sigmas)]
+    return names

@@ -1,0 +1,225 @@
+"""Run jwst's background step on a scenario, through the entry point its ``supply`` names.
+
+``scenario_inputs`` (cached: `inputs.scenarios.write`) -> ``run_case`` (cached per scenario,
+sigma, software and injected faults) -> a frozen `ScenarioRun`. The calls are jwst's public
+ones, in process: ``Image2Pipeline.call(asn, steps=...)`` with only ``bkg_subtract`` (the
+notebook's), ``BackgroundStep.call(asn)``, ``BackgroundStep.call(sci, bkg_list=[...])``,
+``BackgroundStep.call(sci, [...])``. CRDS is the suite's local context with no reference
+file (`crds_context`): for MIR_IMAGE the step asks only for ``bkg`` and ``wavelengthrange``,
+both N/A, and opens no socket.
+
+A run's cache key holds a digest of the installed code on the background path (`code_
+fingerprint`) and of every fault injected in this process (`faults.APPLIED`), so an edit of
+jwst reruns it and a faulty product never stands in for a clean one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from functools import cache
+from importlib.metadata import version
+from importlib.util import find_spec
+from pathlib import Path
+
+from miri_background.cache import ContentCache
+from miri_background.files import file_sha256, write_json_atomic
+from miri_background.frozen import FrozenMap
+from miri_background.harness import faults
+from miri_background.inputs import crds_local
+from miri_background.inputs import scenarios as scenario_data
+from miri_background.observation.notebook import IMAGE2_SKIPPED
+from miri_background.observation.scenarios import MAXITERS, Scenario
+from miri_background.pipeline.jwst_env import call_guarded, call_options, gc_frozen, jwst_log_to
+from miri_background.software import package_digest
+
+CODE_PATHS = (
+    "jwst.background",
+    "jwst.pipeline",
+    "jwst.stpipe",
+    "jwst.associations",
+    "stpipe",
+    "stdatamodels",
+)
+"""Packages whose installed source a scenario run depends on (hashed, 0.03 s)."""
+
+
+@dataclass(frozen=True)
+class ScenarioRun:
+    """The products of one case (a scenario at one sigma).
+
+    Attributes
+    ----------
+    scenario : Scenario
+    sigma : float
+    inputs : Mapping[str, Path]
+        ``sci``, ``bkg1`` ... -> rate / rateints file.
+    bsub : Path
+        The step's output model (``S_BKDSUB`` says whether it subtracted).
+    combined : Path or None
+        The saved combined background (None when the step skipped).
+    hit : bool
+        Whether the products came from the cache.
+    seconds : float
+        jwst's time for the call (0 on a hit).
+    """
+
+    scenario: Scenario
+    sigma: float
+    inputs: Mapping[str, Path]
+    bsub: Path
+    combined: Path | None
+    hit: bool
+    seconds: float
+
+
+@cache
+def code_fingerprint() -> dict[str, str]:
+    """sha256 of the installed source of `CODE_PATHS`, and the astropy / numpy versions
+    (astropy's sigma_clip does the clipping)."""
+    result = {}
+    for name in CODE_PATHS:
+        spec = find_spec(name)
+        result[name] = package_digest(Path(next(iter(spec.submodule_search_locations))))
+    return result | {p: version(p) for p in ("astropy", "numpy")}
+
+
+def fault_digests() -> list[str]:
+    """The faults injected in this process, each with the sha256 of the file defining it."""
+    digests = []
+    for spec in faults.APPLIED:
+        path, sep, _ = spec.rpartition("::")
+        source = Path(path) if sep else Path(faults.__file__)
+        digests.append(f"{spec} {file_sha256(source)}")
+    return digests
+
+
+def crds_context(cache: ContentCache) -> Path:
+    """A local CRDS cache with no reference file (every type N/A), built once."""
+    parts = {
+        "stage": "scenario-crds",
+        "crds": version("crds"),
+        "source": _source("inputs.crds_local"),
+    }
+    entry = cache.get_or_build(
+        "scenario-crds", parts, lambda out: crds_local.build_context(out, {})
+    )
+    return entry.path
+
+
+def _source(module: str) -> str:
+    """sha256 of this package's module ``module`` (dotted, under miri_background)."""
+    root = Path(__file__).parents[1]
+    return file_sha256(root.joinpath(*module.split(".")).with_suffix(".py"))
+
+
+def scenario_inputs(cache: ContentCache, scenario: Scenario):
+    """The cache entry holding the scenario's files (`inputs.scenarios.write`)."""
+    parts = {
+        "stage": "scenario-inputs",
+        "scenario": asdict(scenario),
+        "source": [_source("observation.scenarios"), _source("inputs.scenarios")],
+        "versions": {p: version(p) for p in ("numpy", "stdatamodels", "pysiaf")},
+    }
+    return cache.get_or_build(
+        "scenario-inputs", parts, lambda out: scenario_data.write(scenario, out)
+    )
+
+
+def _association(paths: Mapping[str, Path], out: Path) -> Path:
+    """A level-2b association like the notebook's: ``sci`` then the backgrounds."""
+    from jwst.associations import asn_from_list
+    from jwst.associations.lib.rules_level2_base import DMSLevel2bBase
+
+    asn = asn_from_list.asn_from_list(
+        [str(paths["sci"].resolve())], rule=DMSLevel2bBase, product_name="sci"
+    )
+    for name, path in paths.items():
+        if name != "sci":
+            asn["products"][0]["members"].append(
+                {"expname": str(path.resolve()), "exptype": "background"}
+            )
+    path = out / "sci_asn.json"
+    path.write_text(asn.dump()[1])
+    return path
+
+
+def _call(scenario: Scenario, sigma: float, paths: Mapping[str, Path], out: Path) -> None:
+    """The jwst call of ``scenario.supply``; leaves ``bsub.fits`` and, unless the step
+    skipped, ``combinedbackground.fits`` in ``out``."""
+    from jwst.background import BackgroundStep
+    from jwst.pipeline import Image2Pipeline
+
+    options = {"sigma": sigma, "maxiters": MAXITERS, "save_combined_background": True}
+    backgrounds = [str(p) for n, p in paths.items() if n != "sci"]
+    science = str(paths["sci"])
+    how = scenario.supply
+    if how == "association":
+        steps = {s: {"skip": True} for s in IMAGE2_SKIPPED}
+        steps["bkg_subtract"] = {**options, "save_results": True}
+        asn = str(_association(paths, out))
+        Image2Pipeline.call(
+            asn, output_dir=str(out), save_results=False, steps=steps, **call_options()
+        )
+        (made,) = (p for p in out.glob("*_bsub*.fits"))
+        os.replace(made, out / "bsub.fits")
+    else:
+        step = {**options, "output_dir": str(out), **call_options()}
+        if how == "step-association":
+            result = BackgroundStep.call(str(_association(paths, out)), **step)
+        elif how == "bkg_list":
+            result = BackgroundStep.call(science, bkg_list=backgrounds, **step)
+        elif how == "positional":
+            result = BackgroundStep.call(science, backgrounds, **step)
+        elif how == "empty":
+            result = BackgroundStep.call(science, bkg_list=[], **step)
+        else:
+            raise ValueError(f"scenario {scenario.id}: unknown supply {how!r}")
+        result.save(out / "bsub.fits")
+        result.close()
+    for made in out.glob("*_combinedbackground.fits"):
+        os.replace(made, out / "combinedbackground.fits")
+
+
+def run_case(
+    cache: ContentCache, scenario: Scenario, sigma: float, crds_root: Path, logs: Path
+) -> ScenarioRun:
+    """The products of ``scenario`` at ``sigma`` (cached; built by one process under a lock)."""
+    inputs = scenario_inputs(cache, scenario)
+    paths = {
+        e.name: inputs.path / scenario_data.file_name(e) for e in scenario_data.exposures(scenario)
+    }
+    parts = {
+        "stage": "scenario-run",
+        "inputs": inputs.key,
+        "sigma": sigma,
+        "maxiters": MAXITERS,
+        "supply": scenario.supply,
+        "code": code_fingerprint(),
+        "faults": fault_digests(),
+        "runner": _source("pipeline.scenarios"),
+    }
+
+    def build(out: Path) -> None:
+        t0 = time.perf_counter()
+        log = logs / f"scenario_{scenario.case_id(sigma)}.log"
+        crds_local.check_context(crds_root)
+        with crds_local.crds_environment(crds_root), jwst_log_to(log), gc_frozen():
+            call_guarded(lambda: _call(scenario, sigma, paths, out), scenario.case_id(sigma))
+        write_json_atomic(out / "seconds.json", {"jwst": time.perf_counter() - t0})
+
+    entry = cache.get_or_build("scenario-run", parts, build)
+    combined = entry.path / "combinedbackground.fits"
+    seconds = json.loads((entry.path / "seconds.json").read_text())["jwst"]
+    return ScenarioRun(
+        scenario,
+        sigma,
+        FrozenMap(paths),
+        entry.path / "bsub.fits",
+        combined if combined.is_file() else None,
+        entry.hit,
+        0.0 if entry.hit else seconds,
+    )

@@ -1,0 +1,29 @@
+"""ERR and variance pass-through: the step leaves the science's ERR, VAR_POISSON,
+VAR_RNOISE and VAR_FLAT exactly as they were, in every scenario (its subtraction touches
+only SCI and DQ; the missing ERR propagation is the separate strict xfail, jwst #8723 /
+#10566)."""
+
+from __future__ import annotations
+
+import pytest
+
+from miri_background.checks.scenario_checks import mismatch
+
+KINDS = ("subarray", "rateints", "n_backgrounds", "missing_values", "supply")
+
+
+@pytest.mark.scenarios(*KINDS)
+@pytest.mark.parametrize("array", ["err", "var_poisson", "var_rnoise", "var_flat"])
+def test_science_error_arrays_unchanged(scenario_products, case, array):
+    """bsub.<array> == science.<array>, bit for bit (NaN where it was NaN)."""
+    products = scenario_products(case)
+    got = getattr(products.bsub, array, None)
+    assert got is not None, f"{products.name}: bsub has no {array.upper()} array"
+    problem = mismatch(
+        products,
+        f"bsub {array.upper()}",
+        got,
+        getattr(products.science, array),
+        f"the background step does not change the science {array.upper()}",
+    )
+    assert problem is None, problem

@@ -1,0 +1,50 @@
+"""How the backgrounds are supplied: Image2Pipeline on an association (the notebook's way),
+BackgroundStep on the same association, the ``bkg_list`` parameter, a positional list
+(all the same observation), and an empty list (S_BKDSUB = SKIPPED, science unchanged)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from miri_background.checks.scenario_checks import (
+    combination_problems,
+    mismatch,
+    subtraction_problems,
+)
+from miri_background.observation.scenarios import by_id
+
+
+@pytest.mark.scenarios("supply")
+def test_supply_products(scenario_products, case):
+    """Every way with backgrounds: the rule holds and the products equal those of
+    ``bkg_list`` bit for bit (standalone step and Image2Pipeline alike); empty: SKIPPED."""
+    scenario, sigma = case
+    products = scenario_products(case)
+    if scenario.supply == "empty":
+        assert products.bsub.status == "SKIPPED", (
+            f"{products.name}: S_BKDSUB {products.bsub.status!r} with no backgrounds, "
+            "expected 'SKIPPED'"
+        )
+        assert products.combined is None, f"{products.name}: a combined background was saved"
+        problem = mismatch(
+            products, "bsub", products.bsub.data, products.science.data, "skipped: unchanged"
+        )
+        assert problem is None, problem
+        return
+    problems = combination_problems(products) + subtraction_problems(products)
+    reference = scenario_products((by_id()["supply-bkg_list"], sigma))
+    for what in ("combined", "bsub"):
+        got, want = getattr(products, what), getattr(reference, what)
+        for array in ("data", "err", "dq"):
+            if not np.array_equal(getattr(got, array), getattr(want, array), equal_nan=True):
+                problems.append(
+                    mismatch(
+                        products,
+                        f"{what} {array.upper()}",
+                        getattr(got, array),
+                        getattr(want, array),
+                        f"the same as with bkg_list ({reference.name})",
+                    )
+                )
+    assert not problems, "\n".join(problems)
