@@ -50,9 +50,9 @@ def artifactory_tree_of(config) -> dict[str, str]:
 
 
 def real_data_inputs(config, source: str, dest):
-    """`inputs.real.sources.real_inputs` for the session's data set; a problem the user must fix is one
-    `pytest.UsageError` naming the option, with no chained cause (its frames would show the
-    URL's credentials)."""
+    """`inputs.real.sources.real_inputs` for the session's data set; a problem the user
+    must fix is one `pytest.UsageError` naming the options, with no chained cause (its
+    frames would show the URL's credentials)."""
     from miri_background.inputs.real.download import FetchError
     from miri_background.inputs.real.sources import real_inputs
     from miri_background.observation import datasets
