@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 NPROC  ?= 2
 SEEDS  ?= 50
+DATA_SET ?= mirisim
 REPEAT ?= 2
 FAULTS ?=
 RELEASES ?= 1.16.1 1.18.1 1.20.2 2.0.1 3.0.0
@@ -51,7 +52,8 @@ sensitivity: setup
 	$(BIN)/python -m miri_background sensitivity --out reports/sensitivity.json $(if $(FAULTS),--faults $(FAULTS))
 
 specificity: setup
-	$(BIN)/python -m miri_background specificity --seeds $(SEEDS) --out reports/specificity.json
+	$(BIN)/python -m miri_background specificity --seeds $(SEEDS) --data-set $(DATA_SET) \
+		--out reports/specificity.json
 
 ## The physical checks against a list of jwst releases, each in its own venv.
 matrix: setup

@@ -10,7 +10,7 @@ import pytest
 
 from miri_background.checks import metrics, oracle
 from miri_background.frozen import FrozenMap
-from miri_background.observation.notebook import NOTEBOOK_MAXITERS, SCIENCE_NAMES, SIGMAS
+from miri_background.observation.notebook import NOTEBOOK_MAXITERS, SIGMAS
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,7 @@ def reference_background(products):
         return products.true_background
     from miri_background.checks.detection import smooth_background
 
-    return smooth_background(products.combined[2.0][SCIENCE_NAMES[0]].data)
+    return smooth_background(products.combined[2.0][products.science_names[0]].data)
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +39,7 @@ def expected_science(products):
     data, where only sky pixels are then checked."""
     if products.true_sources is not None:
         return FrozenMap({n: products.true_sources[n] for n in products.science_names})
-    zero = np.zeros_like(products.rates[SCIENCE_NAMES[0]].data)
+    zero = np.zeros_like(products.rates[products.science_names[0]].data)
     return FrozenMap({n: zero for n in products.science_names})
 
 

@@ -17,7 +17,6 @@ from photutils.utils.exceptions import NoDetectionsWarning
 from miri_background.checks import metrics, require
 from miri_background.checks.ids import CLIPPING_SIGMAS, region_params, sigma_params
 from miri_background.observation import instrument as mi
-from miri_background.observation.notebook import SCIENCE_NAMES
 
 DETECT_SNR = 5.0
 DETECT_NPIXELS = 5
@@ -32,7 +31,7 @@ def test_combined_background_is_smooth(
     products, reference_background, reference_noise, err_calibration, region, sigma
 ):
     """No source is detected in (combined - reference) / ERR above 5 sigma (5 pixels)."""
-    combined = products.combined[sigma][SCIENCE_NAMES[0]]
+    combined = products.combined[sigma][products.science_names[0]]
     k = err_calibration[region].k * reference_noise
     inside = mi.region_masks()[region] & np.isfinite(combined.data) & (combined.err > 0)
     snr = np.zeros(combined.data.shape)
@@ -77,7 +76,7 @@ def test_combined_background_at_background_stars(
     and ``s_clip`` the clipped mean's scatter (Monte Carlo); false alarm 2e-6 for all stars.
     A star that was not clipped sits A/4 above (A = its peak, 8-60 DN/s): 17+ sigma.
     """
-    combined = products.combined[sigma][SCIENCE_NAMES[0]]
+    combined = products.combined[sigma][products.science_names[0]]
     stars = pixel_sets.background_stars
     bound = metrics.z_bound(len(stars))
     deviations = []
@@ -123,7 +122,7 @@ def test_combined_background_noise(
         products.true_background is not None,
         "needs the true background (a filtered reference has its own)",
     )
-    combined = products.combined[sigma][SCIENCE_NAMES[0]]
+    combined = products.combined[sigma][products.science_names[0]]
     sky = pixel_sets.sky[region]
     z = (combined.data[sky] - reference_background[sky]) / combined.err[sky]
     got = metrics.robust_std(z)

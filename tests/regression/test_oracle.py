@@ -10,7 +10,7 @@ from numpy.testing import assert_array_equal
 
 from miri_background.checks import metrics, oracle, require
 from miri_background.checks.ids import seq_params, sigma_params
-from miri_background.observation.notebook import NOTEBOOK_MAXITERS, SCIENCE_NAMES
+from miri_background.observation.notebook import NOTEBOOK_MAXITERS
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_combined_background_matches_oracle(products, background_stack, sigma):
     """
     values, errors, dqs = background_stack
     expected = oracle.combine(values, errors, dqs, sigma, NOTEBOOK_MAXITERS)
-    combined = products.combined[sigma][SCIENCE_NAMES[0]]
+    combined = products.combined[sigma][products.science_names[0]]
     kept = expected.nkept > 0
     for what, got, want in (
         ("data", combined.data, expected.data),
@@ -52,7 +52,7 @@ def test_combined_background_matches_oracle(products, background_stack, sigma):
                 f"at {bad.sum()} of {kept.sum()} pixels:\n" + "\n".join(lines)
             )
     assert_array_equal(combined.dq, expected.dq, err_msg="combined DQ != OR of background DQ")
-    unflagged = ~kept & ((products.bsub[sigma][SCIENCE_NAMES[0]].dq & 1) == 0)
+    unflagged = ~kept & ((products.bsub[sigma][products.science_names[0]].dq & 1) == 0)
     assert not unflagged.any(), (
         f"{unflagged.sum()} pixels have no background value but are not DO_NOT_USE in bsub"
     )

@@ -2,7 +2,8 @@
 
 For each rate image: a smooth background (photutils Background2D, 64 px boxes, 3x3 median
 filter, 3-sigma clipped medians), then segments of >= 5 pixels above 3 sigma of the local
-rms, dilated by 3 px. Sky = no segment in any exposure; background-star peaks = the
+rms, dilated by 3 px at F770W (scaled with the data set's PSF:
+`DataSet.detection_grow`). Sky = no segment in any exposure; background-star peaks = the
 brightest pixel of each segment of a background exposure that no other exposure shares.
 """
 
@@ -21,6 +22,8 @@ from scipy.ndimage import binary_dilation, median_filter
 from miri_background.observation import instrument as mi
 
 BOX, FILTER, NSIGMA, NPIXELS, GROW = 64, 3, 3.0, 5, 3
+"""GROW: pixels a segment is dilated by at F770W (FWHM 2.45 px); `detect_sky_and_peaks`
+takes the data set's (`DataSet.detection_grow`, scaled with the FWHM)."""
 
 
 def _background(image: np.ndarray) -> Background2D:
@@ -61,8 +64,9 @@ class Peak(NamedTuple):
     peak: float
 
 
-def detect_sky_and_peaks(products) -> tuple[dict[str, np.ndarray], list[Peak]]:
-    """Sky masks per region and background-star peaks, from detection on the rates.
+def detect_sky_and_peaks(products, *, grow: int = GROW) -> tuple[dict[str, np.ndarray], list[Peak]]:
+    """Sky masks per region and background-star peaks, from detection on the rates, the
+    segments dilated by ``grow`` pixels.
 
     Returns
     -------
@@ -77,7 +81,7 @@ def detect_sky_and_peaks(products) -> tuple[dict[str, np.ndarray], list[Peak]]:
         seg, residual = source_segments(img.data)
         segs[name] = (seg, residual)
         found = seg.data > 0 if seg is not None else np.zeros(img.data.shape, bool)
-        masks[name] = binary_dilation(found, iterations=GROW)
+        masks[name] = binary_dilation(found, iterations=grow)
     unusable = np.logical_or.reduce([~np.isfinite(i.data) for i in products.rates.values()])
     any_source = np.logical_or.reduce(list(masks.values()))
     sky = {r: (~any_source & ~unusable & m) for r, m in mi.region_masks().items()}

@@ -1,21 +1,25 @@
-"""Readable parametrize ids shared by the checks: seq1..seq4, sigma1/2/3, regions."""
+"""Readable parametrize ids shared by the checks: seq1..seq4, sigma1/2/3, regions.
+
+seq1..seq4 are the science exposures of the session's data set (`datasets.selected`, set
+by the plugin's ``pytest_configure`` before collection)."""
 
 from __future__ import annotations
 
 import pytest
 
+from miri_background.observation import datasets
 from miri_background.observation import instrument as mi
-from miri_background.observation.notebook import SCIENCE_NAMES, SIGMAS
+from miri_background.observation.notebook import SIGMAS
 
-SEQ = {f"seq{i}": name for i, name in enumerate(SCIENCE_NAMES, start=1)}
 SIGMA_IDS = {f"sigma{s:g}": s for s in SIGMAS}
 CLIPPING_SIGMAS = {"sigma1": 1.0, "sigma2": 2.0}
 """Settings that can clip a lone star among 4 backgrounds (z_max = 2.31, see test_theory)."""
 
 
 def seq_params() -> list:
-    """The 4 science exposures, ids seq1..seq4."""
-    return [pytest.param(name, id=key) for key, name in SEQ.items()]
+    """The 4 science exposures of the session's data set, ids seq1..seq4."""
+    names = datasets.selected().science_names
+    return [pytest.param(name, id=f"seq{i}") for i, name in enumerate(names, start=1)]
 
 
 def sigma_params(which: dict[str, float] = SIGMA_IDS) -> list:

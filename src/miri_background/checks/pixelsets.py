@@ -16,7 +16,7 @@ from astropy.table import Table
 from miri_background.checks.detection import detect_sky_and_peaks
 from miri_background.frozen import FrozenMap
 from miri_background.observation import instrument as mi
-from miri_background.observation.notebook import NOTEBOOK_SKY, NOTEBOOK_STAR
+from miri_background.observation.datasets import MIRISIM, DataSet
 
 SOURCE_FREE_RATE = 1e-4
 """DN/s: a pixel is sky when every exposure's noise-free source rate is below this, 4000x
@@ -71,29 +71,30 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def build_pixel_sets(products, sim_truth: Path | None) -> PixelSets:
+def build_pixel_sets(products, sim_truth: Path | None, data_set: DataSet = MIRISIM) -> PixelSets:
     """Pixel sets from the simulator's truth directory ``sim_truth``, or from detection
-    when there is none (real data)."""
+    when there is none (real data); the named pixels are ``data_set``'s (default the 2021
+    MIRISim notebook's), and detected segments are grown by its ``detection_grow``."""
     if sim_truth is not None:
-        return _from_truth(products, sim_truth)
-    return _from_detection(products)
+        return _from_truth(products, sim_truth, data_set)
+    return _from_detection(products, data_set)
 
 
-def nearest_to_notebook_star(stars) -> StarPixel:
-    """The star pixel nearest to the notebook's (615, 317), in squared pixel distance."""
-    return min(stars, key=lambda s: (s.x - NOTEBOOK_STAR[0]) ** 2 + (s.y - NOTEBOOK_STAR[1]) ** 2)
+def nearest_star(stars, pixel: tuple[int, int]) -> StarPixel:
+    """The star pixel nearest to ``pixel`` (x, y), in squared pixel distance."""
+    return min(stars, key=lambda s: (s.x - pixel[0]) ** 2 + (s.y - pixel[1]) ** 2)
 
 
-def _from_detection(products) -> PixelSets:
-    sky, peaks = detect_sky_and_peaks(products)
+def _from_detection(products, data_set: DataSet) -> PixelSets:
+    sky, peaks = detect_sky_and_peaks(products, grow=data_set.detection_grow)
     stars = tuple(StarPixel(*p) for p in peaks)
     empty = Table(names=("x", "y", "flux", "region"), dtype=(float, float, float, str))
     return PixelSets(
         FrozenMap({r: _readonly(m) for r, m in sky.items()}),
         stars,
         FrozenMap({n: empty for n in products.science_names}),
-        NOTEBOOK_SKY,
-        nearest_to_notebook_star(stars),
+        data_set.bsub_pixel,
+        nearest_star(stars, data_set.background_pixel),
         False,
     )
 
@@ -107,7 +108,7 @@ def _unusable_from_truth(sim_truth: Path) -> np.ndarray:
     return bad
 
 
-def _from_truth(products, sim_truth: Path) -> PixelSets:
+def _from_truth(products, sim_truth: Path, data_set: DataSet) -> PixelSets:
     unusable = _unusable_from_truth(sim_truth)
     for img in products.rates.values():
         unusable |= ~np.isfinite(img.data)
@@ -130,7 +131,7 @@ def _from_truth(products, sim_truth: Path) -> PixelSets:
                 str(row["exposure"]), x, y, str(row["region"]), float(src[row["exposure"]][y, x])
             )
         )
-    named = nearest_to_notebook_star(stars)
+    named = nearest_star(stars, data_set.background_pixel)
 
     science = {}
     yy, xx = np.mgrid[-5:6, -5:6]
@@ -149,7 +150,7 @@ def _from_truth(products, sim_truth: Path) -> PixelSets:
         FrozenMap(sky),
         tuple(stars),
         FrozenMap(science),
-        NOTEBOOK_SKY,
+        data_set.bsub_pixel,
         named,
         True,
     )

@@ -4,7 +4,8 @@ Each seed is one pytest session of ``tests/regression -m "not truth"`` on the ra
 built-in data set (``--sim-level rate --sim-seed N``: no detector1, ~1 min a seed on 2
 cores), with its own temporary cache and run directories. The checks are designed for a
 false-alarm probability <= 1e-3 per run (metrics.RUN_FALSE_ALARM), so 50 seeds should give
-no failure at all (P(any) <= 5 %).
+no failure at all (P(any) <= 5 %). ``--data-set flight`` sweeps the F2550W stand-in
+instead (`inputs.simulator.flight_standin`: rate level, detection-based pixel sets).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seeds", type=int, default=50, metavar="N", help="how many seeds")
     parser.add_argument("--first-seed", type=int, default=FIRST_SEED, metavar="S")
     parser.add_argument("--level", choices=("rate", "uncal"), default="rate")
+    parser.add_argument(
+        "--data-set", choices=("mirisim", "flight"), default="mirisim", help="the observation"
+    )
     parser.add_argument("--tests", default="tests/regression", metavar="PATH")
     parser.add_argument("--workers", type=int, default=2, metavar="N", help="pytest -n")
     parser.add_argument("--out", type=Path, default=Path("reports/specificity.json"))
@@ -40,7 +44,14 @@ def run_seed(seed: int, args, workdir: Path) -> dict:
         junit=junit,
         runs=workdir / "runs",
         cache=workdir / "cache",
-        extra=["-q", "-m", "not truth", f"--sim-level={args.level}", f"--sim-seed={seed}"],
+        extra=[
+            "-q",
+            "-m",
+            "not truth",
+            f"--sim-level={args.level}",
+            f"--sim-seed={seed}",
+            f"--data-set={args.data_set}",
+        ],
     )
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
@@ -84,6 +95,7 @@ def run(args) -> int:
     report = {
         "seeds": [r["seed"] for r in results],
         "level": args.level,
+        "data_set": args.data_set,
         "designed_false_alarm_per_run": 1e-3,
         "failures_per_test": dict(per_test.most_common()),
         "runs_with_failures": sum(bool(r["failed"]) for r in results),

@@ -38,6 +38,8 @@ class Inputs:
     exposures : Mapping[str, Mapping]
         Simulated data: exposure name -> {hit, seconds} of the exposures this process
         looked up or built (empty when the whole data set was a cache hit).
+    data_set : str
+        The observation (`observation.datasets.DataSet.name`): ``mirisim`` or ``flight``.
     """
 
     source: str
@@ -50,3 +52,4 @@ class Inputs:
     hit: bool = False
     rates: Mapping[str, Path] | None = None
     exposures: Mapping[str, Mapping] = field(default_factory=FrozenMap)
+    data_set: str = "mirisim"

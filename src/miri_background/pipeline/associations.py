@@ -7,12 +7,15 @@ from pathlib import Path
 
 from miri_background.files import write_text_atomic
 from miri_background.frozen import FrozenMap
-from miri_background.observation.notebook import BACKGROUND_NAMES, SCIENCE_NAMES
+from miri_background.observation.datasets import MIRISIM, DataSet
 from miri_background.pipeline.records import Associations
 
 
-def make_associations(rates: Mapping[str, Path], out: Path) -> Associations:
-    """One level-2b association per science exposure, all backgrounds in each.
+def make_associations(
+    rates: Mapping[str, Path], out: Path, data_set: DataSet = MIRISIM
+) -> Associations:
+    """One level-2b association per science exposure of ``data_set``, all its backgrounds
+    in each.
 
     Built with ``asn_from_list(rule=DMSLevel2bBase)`` like the notebook: the product's
     first member is the science rate (exptype ``science``), then the 4 background rates
@@ -22,8 +25,8 @@ def make_associations(rates: Mapping[str, Path], out: Path) -> Associations:
     from jwst.associations.lib.rules_level2_base import DMSLevel2bBase
 
     out.mkdir(parents=True, exist_ok=True)
-    science = [n for n in rates if n in SCIENCE_NAMES]
-    backgrounds = tuple(n for n in rates if n in BACKGROUND_NAMES)
+    science = [n for n in rates if n in data_set.science_names]
+    backgrounds = tuple(n for n in rates if n in data_set.background_names)
     files = {}
     for name in science:
         asn = asn_from_list.asn_from_list(

@@ -27,6 +27,7 @@ def detector1_steps(inputs: Inputs) -> dict[str, dict]:
         steps["ramp_fit"] = {"override_readnoise": str(inputs.readnoise)}
     return steps
 
+
 def detector1_key_parts(inputs: Inputs, name: str) -> dict:
     """What a detector1 product depends on: input, parameters, references, software."""
     steps = detector1_steps(inputs)
@@ -44,6 +45,7 @@ def detector1_key_parts(inputs: Inputs, name: str) -> dict:
         "references": references,
         "software": software_fingerprint(),
     }
+
 
 def _detector1_one(name: str, inputs: Inputs, cache_root: Path, use_cache: bool, logs: Path):
     """Run (or reuse) detector1 on one exposure; safe to call from several processes."""
@@ -65,6 +67,7 @@ def _detector1_one(name: str, inputs: Inputs, cache_root: Path, use_cache: bool,
             extra.unlink()
 
     return cache.get_or_build("detector1", detector1_key_parts(inputs, name), build)
+
 
 def run_detector1(
     inputs: Inputs,
@@ -88,7 +91,10 @@ def run_detector1(
     out = run_dir / "detector1"
     out.mkdir(parents=True, exist_ok=True)
     if inputs.rates is not None:
-        note("detector1: rate-level data set, no ramps to fit")
+        note(
+            f"detector1: skipped, the {inputs.source} inputs of data set {inputs.data_set} "
+            "are rate files"
+        )
         rates = {n: link_atomic(p, out / f"{n}_rate.fits") for n, p in inputs.rates.items()}
         return Detector1Products(FrozenMap(rates), FrozenMap({}), FrozenMap({}))
     entries = each_once(

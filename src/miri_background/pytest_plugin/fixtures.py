@@ -92,12 +92,28 @@ def artifactory_tree(request):
 
 
 @pytest.fixture(scope="session")
-def inputs(request, data_source, sim_config, content_cache, run_dir, note):
-    """Stage 1: the 8 uncal exposures from the chosen data source."""
-    from miri_background.inputs import built_in as simulated
+def data_set(inputs):
+    """The inputs' observation (`DataSet`): names, level, the notebook's pixels."""
+    from miri_background.observation import datasets
 
+    return datasets.get(inputs.data_set)
+
+
+@pytest.fixture(scope="session")
+def inputs(request, data_source, sim_config, content_cache, run_dir, note):
+    """Stage 1: the 8 exposures of the chosen data set from the chosen data source."""
+    from miri_background.inputs import built_in as simulated
+    from miri_background.observation import datasets
+
+    data_set = datasets.selected()
     t0 = time.perf_counter()
-    if data_source == "simulated":
+    if data_source == "simulated" and data_set.name == "flight":
+        from miri_background.inputs.simulator import flight_standin
+
+        seed = request.config.getoption("sim_seed")
+        config = flight_standin.StandinConfig(**({} if seed is None else {"seed": seed}))
+        result = flight_standin.prepare_standin(content_cache, config)
+    elif data_source == "simulated":
         # as for detector1: xdist workers (one core each) split the exposures, a plain
         # session uses a process pool
         result = simulated.prepare_simulated(
@@ -110,12 +126,18 @@ def inputs(request, data_source, sim_config, content_cache, run_dir, note):
     else:
         result = real_data_inputs(request.config, data_source, run_dir / "data")
     seconds = time.perf_counter() - t0
-    note(f"inputs ({result.source}): {'cache hit' if result.hit else 'built'} in {seconds:.1f} s")
+    note(
+        f"inputs ({result.source}, data set {data_set.name}: {data_set.title}): "
+        f"{'cache hit' if result.hit else 'built'} in {seconds:.1f} s"
+    )
     record_stage(
         request.config,
         "inputs",
         {
             "source": result.source,
+            "data_set": data_set.name,
+            "data_set_title": data_set.title,
+            "level": "rate" if result.rates is not None else "uncal",
             "sim_truth": str(result.sim_truth) if result.sim_truth else None,
             "seed": result.sim_config.seed if result.sim_config else None,
             "uncal": {n: str(p) for n, p in result.uncal.items()},
@@ -148,11 +170,15 @@ def run_detector1(request, inputs, content_cache, run_dir, note):
     )
     hits = sum(e.hit for e in products.entries.values()) if products.entries else "no"
     seconds = time.perf_counter() - t0
-    note(f"detector1: {hits}/8 cache hits, {seconds:.1f} s")
+    if inputs.rates is None:
+        note(f"detector1: {hits}/8 cache hits, {seconds:.1f} s")
+    else:
+        note(f"detector1: skipped (rate inputs, data set {inputs.data_set}), {seconds:.1f} s")
     record_stage(
         request.config,
         "detector1",
         {
+            "skipped": inputs.rates is not None,
             "seconds": seconds,
             "exposures": {
                 n: {"hit": e.hit, "seconds": e.seconds, "reason": e.reason, "key": e.key}
@@ -164,11 +190,11 @@ def run_detector1(request, inputs, content_cache, run_dir, note):
 
 
 @pytest.fixture(scope="session")
-def associations(run_detector1, run_dir):
+def associations(data_set, run_detector1, run_dir):
     """Stage 3: the level-2b associations, one per science exposure."""
     from miri_background.pipeline.associations import make_associations
 
-    return make_associations(run_detector1.rates, run_dir / "asn")
+    return make_associations(run_detector1.rates, run_dir / "asn", data_set)
 
 
 @pytest.fixture(scope="session")
@@ -211,8 +237,8 @@ def products(inputs, run_detector1, run_background):
 
 
 @pytest.fixture(scope="session")
-def pixel_sets(inputs, products):
+def pixel_sets(inputs, data_set, products):
     """Sky / star / region pixel sets per exposure (truth catalogs or detection)."""
     from miri_background.checks.pixelsets import build_pixel_sets
 
-    return build_pixel_sets(products, inputs.sim_truth)
+    return build_pixel_sets(products, inputs.sim_truth, data_set)

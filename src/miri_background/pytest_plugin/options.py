@@ -37,6 +37,14 @@ def pytest_addoption(parser):
         "--bigdata implies artifactory",
     )
     group.addoption(
+        "--data-set",
+        choices=("mirisim", "flight"),
+        default="mirisim",
+        help="the observation: the notebook's 2021 MIRISim F770W uncal set (default) or its "
+        "2023 flight set, program 2754 F2550W rate files (skip detector1); with "
+        "--data-source simulated, flight is the built-in high-background stand-in",
+    )
+    group.addoption(
         "--sim-seed",
         type=preflight.nonnegative_int,
         default=None,
@@ -72,6 +80,9 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    from miri_background.observation import datasets
+
+    datasets.select(config.getoption("data_set", None) or "mirisim")
     if not is_worker(config):
         # xdist hands this uid to its workers, so that all of them share one run directory
         config.option.testrunuid = getattr(config.option, "testrunuid", None) or uuid.uuid4().hex
@@ -87,5 +98,3 @@ def pytest_configure(config):
             faults.apply(spec)
         except (ValueError, FileNotFoundError, AttributeError) as exc:
             raise pytest.UsageError(f"--inject-fault {spec}: {exc}") from exc
-
-

@@ -50,17 +50,19 @@ def artifactory_tree_of(config) -> dict[str, str]:
 
 
 def real_data_inputs(config, source: str, dest):
-    """`inputs.real.sources.real_inputs` for the session; a problem the user must fix is one
-    `pytest.UsageError` naming the option, with no chained cause (its frames would show the
-    URL's credentials)."""
+    """`inputs.real.sources.real_inputs` for the session's data set; a problem the user
+    must fix is one `pytest.UsageError` naming the options, with no chained cause (its
+    frames would show the URL's credentials)."""
     from miri_background.inputs.real.download import FetchError
     from miri_background.inputs.real.sources import real_inputs
+    from miri_background.observation import datasets
 
+    data_set = datasets.selected()
     try:
-        return real_inputs(source, dest, **artifactory_tree_of(config))
+        return real_inputs(source, dest, **artifactory_tree_of(config), data_set=data_set)
     except FetchError as exc:
         what = "--bigdata" if source == "artifactory" else f"--data-source {source}"
-        raise pytest.UsageError(f"{what}: {exc}") from None
+        raise pytest.UsageError(f"{what} --data-set {data_set.name}: {exc}") from None
 
 
 @pytest.hookimpl(wrapper=True)

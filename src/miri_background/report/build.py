@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from miri_background.files import write_text_atomic
+from miri_background.observation import datasets
 from miri_background.observation.notebook import NOTEBOOK_SIGMA
 from miri_background.report.figures import all_figures
 from miri_background.report.html import render_html
@@ -135,6 +136,11 @@ def write_report(run_dir: Path, out: Path, *, truth: Path | None = None) -> dict
         "versions": {"environment": _versions()},
         "data": {
             "source": inputs.get("source", "simulated" if truth else "not recorded"),
+            "data_set": inputs.get("data_set", "mirisim"),
+            "data_set_title": inputs.get("data_set_title", datasets.MIRISIM.title),
+            "detector1": "skipped: rate inputs"
+            if inputs.get("level") == "rate"
+            else "ran on uncal ramps",
             "seed": inputs.get("seed", _manifest_seed(truth)),
             "sim_truth": str(truth) if truth else None,
         },
@@ -155,8 +161,9 @@ def write_report(run_dir: Path, out: Path, *, truth: Path | None = None) -> dict
             k: products.rates[next(iter(products.rates))].header.get(k)
             for k in ("CAL_VER", "CRDS_VER", "CRDS_CTX")
         }
-        sky, star = pixels_of_interest(products, truth)
-        summary["tables"] = pixel_tables(products, star)
+        data_set = datasets.get(summary["data"]["data_set"])
+        sky, star = pixels_of_interest(products, truth, data_set)
+        summary["tables"] = pixel_tables(products, star, data_set.bsub_pixel)
         residuals = sky_residuals(products, sky["mask"])
         summary["sky_residuals"] = {
             "pixels": sky["what"],

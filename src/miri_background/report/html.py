@@ -87,6 +87,8 @@ def _run_body(s: dict) -> str:
         ["run directory", s["run"]],
         ["generated", s["generated"]],
         ["data source", s["data"]["source"]],
+        ["data set", f"{s['data']['data_set']}: {s['data']['data_set_title']}"],
+        ["detector1", s["data"]["detector1"]],
         ["seed", s["data"]["seed"]],
         ["simulator truth", s["data"]["sim_truth"]],
         ["injected fault", s["fault"] or "none"],

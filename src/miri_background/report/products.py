@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from miri_background.checks.metrics import robust_std
-from miri_background.observation.notebook import NOTEBOOK_SIGMA, NOTEBOOK_SKY, NOTEBOOK_STAR
+from miri_background.observation.datasets import MIRISIM, DataSet
+from miri_background.observation.notebook import NOTEBOOK_SIGMA, NOTEBOOK_SKY
 
 
 def short_name(name: str) -> str:
@@ -66,12 +67,15 @@ def load_run_products(run_dir: Path, truth: Path | None):
     return load_products(*product_paths(run_dir), truth)
 
 
-def pixels_of_interest(products, truth: Path | None) -> tuple[dict, dict]:
+def pixels_of_interest(
+    products, truth: Path | None, data_set: DataSet = MIRISIM
+) -> tuple[dict, dict]:
     """The histograms' sky pixels and the notebook's star pixel.
 
     With the truth: the sky is `pixelsets`' source-free pixels (all regions) and the star
-    the background-star peak nearest to the notebook's (615, 317), as `pixelsets` picks
-    it. Without: the imager region (stars included) and (615, 317) itself.
+    the background-star peak nearest to the data set's background pixel (2021: the
+    notebook's (615, 317); flight: (850, 875)), as `pixelsets` picks it. Without: the
+    imager region (stars included) and that pixel itself.
 
     Returns
     -------
@@ -83,14 +87,14 @@ def pixels_of_interest(products, truth: Path | None) -> tuple[dict, dict]:
     if truth is None:
         from miri_background.observation.instrument import region_masks
 
-        x, y = NOTEBOOK_STAR
+        x, y = data_set.background_pixel
         return (
             {"mask": region_masks()["imager"], "what": "imager pixels (no truth: stars included)"},
             {"x": x, "y": y, "exposure": None, "how": "the notebook's pixel (no truth catalog)"},
         )
     from miri_background.checks.pixelsets import build_pixel_sets
 
-    sets = build_pixel_sets(products, truth)
+    sets = build_pixel_sets(products, truth, data_set)
     star = sets.named_star
     return (
         {
@@ -102,19 +106,20 @@ def pixels_of_interest(products, truth: Path | None) -> tuple[dict, dict]:
             "y": star.y,
             "exposure": star.exposure,
             "true_peak": star.peak,
-            "how": f"nearest background-star peak to the notebook's {NOTEBOOK_STAR} (truth)",
+            "how": f"nearest background-star peak to the notebook's "
+            f"{data_set.background_pixel} (truth)",
         },
     )
 
 
-def pixel_tables(products, star: dict) -> dict:
+def pixel_tables(products, star: dict, sky_pixel: tuple[int, int] = NOTEBOOK_SKY) -> dict:
     """The notebook's tables, in DN/s.
 
     ``sky_pixel``: SCI and ERR at numpy [850, 500] in every rate and, per sigma, every bsub.
     ``star_pixel``: per background the value at the star pixel, their plain mean
     ``sum(v_i) / 4`` and, per sigma, the combined background there.
     """
-    sx, sy = NOTEBOOK_SKY
+    sx, sy = sky_pixel
     x, y = star["x"], star["y"]
     bkg = products.background_names
     first = products.science_names[0]

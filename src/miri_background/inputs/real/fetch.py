@@ -51,6 +51,7 @@ def fetch_artifactory(
     env: str = "dev",
     inputs_root: str = "jwst-pipeline",
     roles: Iterable[str] = ("science", "background", "readnoise"),
+    manifest: str | os.PathLike[str] | None = None,
 ) -> dict[str, Path]:
     """Fetch manifest files from ``$TEST_BIGDATA/<inputs_root>/<env>/<artifactory_path>``.
 
@@ -63,7 +64,11 @@ def fetch_artifactory(
     inputs_root : str, optional
         Repository name (ini key ``inputs_root``); default ``"jwst-pipeline"``.
     roles : iterable of str, optional
-        Manifest roles to fetch; default science, background and readnoise.
+        Manifest roles to fetch; default science, background and readnoise (those the
+        manifest has).
+    manifest : str or path-like, optional
+        The data set's remote manifest (`datasets.DataSet.manifest`); default the shipped
+        MIRISim one.
 
     Returns
     -------
@@ -84,12 +89,12 @@ def fetch_artifactory(
     mirror directory, copied through a temporary file and verified the same way.
     Files already in ``dest_dir`` that pass verification are reused.
     """
-    files = _select(load_manifest(), roles)
+    files = _select(load_manifest(manifest), roles)
     base = bigdata_root()
     if base is None:
         raise FetchError(
             f"{BIGDATA_ENV} is not set: set it to the Artifactory URL or to a local "
-            f"mirror directory holding {inputs_root}/{env}/miri/image/background/."
+            f"mirror directory holding {inputs_root}/{env}/miri/image/..."
         )
     if isinstance(base, SecretURL):
         root_url = base.join(f"{inputs_root}/{env}")
@@ -131,7 +136,12 @@ def bigdata_root() -> SecretURL | Path | None:
     return root
 
 
-def fetch_box(dest_dir: str | os.PathLike[str], *, base_url: str | None = None) -> dict[str, Path]:
+def fetch_box(
+    dest_dir: str | os.PathLike[str],
+    *,
+    base_url: str | None = None,
+    manifest: str | os.PathLike[str] | None = None,
+) -> dict[str, Path]:
     """Fetch the 8 notebook files from their Box shared links.
 
     Parameters
@@ -141,6 +151,8 @@ def fetch_box(dest_dir: str | os.PathLike[str], *, base_url: str | None = None) 
     base_url : str, optional
         Each file is at ``<base_url>/<box_id>.fits`` and saved under its notebook name.
         Default: ``$MIRI_BACKGROUND_BOX_URL`` if set, else `DEFAULT_BOX_URL`.
+    manifest : str or path-like, optional
+        The data set's remote manifest; default the shipped MIRISim one.
 
     Returns
     -------
@@ -158,17 +170,21 @@ def fetch_box(dest_dir: str | os.PathLike[str], *, base_url: str | None = None) 
     except ValueError as exc:
         raise FetchError(f"Box base URL ({BOX_URL_ENV}): {exc}") from None
     del base_url
-    files = [remote for remote in load_manifest() if remote.box_id is not None]
+    files = [remote for remote in load_manifest(manifest) if remote.box_id is not None]
     return _fetch_each(dest_dir, files, lambda remote: base.join(f"{remote.box_id}.fits"))
 
 
-def from_directory(path: str | os.PathLike[str]) -> dict[str, Path]:
+def from_directory(
+    path: str | os.PathLike[str], *, manifest: str | os.PathLike[str] | None = None
+) -> dict[str, Path]:
     """Use the 8 notebook files from a local directory (data source ``dir:PATH``).
 
     Parameters
     ----------
     path : str or path-like
         Directory holding the files under their notebook names.
+    manifest : str or path-like, optional
+        The data set's remote manifest; default the shipped MIRISim one.
 
     Returns
     -------
@@ -184,7 +200,7 @@ def from_directory(path: str | os.PathLike[str]) -> dict[str, Path]:
     root = Path(path)
     if not root.is_dir():
         raise FetchError(f"data directory {root} does not exist: check the dir:PATH data source.")
-    files = _select(load_manifest(), NOTEBOOK_ROLES)
+    files = _select(load_manifest(manifest), NOTEBOOK_ROLES)
     found = {remote.name: safe_member_path(root, remote.name) for remote in files}
     missing = [name for name, local in found.items() if not local.is_file()]
     if missing:
