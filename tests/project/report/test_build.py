@@ -21,6 +21,7 @@ import pytest
 from filelock import FileLock
 
 from miri_background.__main__ import main
+from miri_background.observation import datasets
 from miri_background.observation.instrument import region_masks
 from miri_background.report import build as report
 from miri_background.report import figures as report_figures
@@ -105,6 +106,9 @@ def test_report_run_facts(built_report, inputs):
     assert summary["versions"]["products"]["CAL_VER"] == version("jwst")
     assert summary["data"] == {
         "source": inputs.source,
+        "data_set": "mirisim",
+        "data_set_title": datasets.MIRISIM.title,
+        "detector1": "ran on uncal ramps",
         "seed": 7,
         "sim_truth": str(inputs.sim_truth),
     }
