@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from astropy.stats import sigma_clip
 
 from miri_background.checks.scenario_checks import combination_problems, subtraction_problems
 from miri_background.inputs.scenarios import DO_NOT_USE, FLAGGED_FINITE_RATE, MISSING_PIXELS
+from miri_background.observation.scenarios import MAXITERS
 
 
 @pytest.mark.scenarios("missing_values")
@@ -47,18 +49,24 @@ def test_missing_values_pixel_missing_everywhere(scenario_products, case):
 
 @pytest.mark.scenarios("missing_values")
 def test_missing_values_dq_is_not_a_mask_in_3_0_0(scenario_products, case):
-    """The flagged finite value (900 DN/s, DO_NOT_USE | JUMP_DET) among 4 covering values:
-    sigma = 2 clips it (z_max 2.31), sigma = 3 keeps it, so jwst 3.0.0 averages it in; a
-    jwst that masks DO_NOT_USE (#10538 / #10539) gives the mean of the other 3 instead."""
+    """The flagged finite value (900 DN/s, DO_NOT_USE | JUMP_DET) among 4 covering values
+    takes part in the clipping like any other: the combined value is the clipped mean of
+    all 4 (sigma = 3 keeps it, z_max 2.31); a jwst that masks DO_NOT_USE (#10538 / #10539)
+    gives the clipped mean of the other 3 instead. Both from astropy's sigma_clip (median
+    centre, std, maxiters 3), within 1e-6 relative (float32)."""
     scenario, sigma = case
     products = scenario_products(case)
     ((x, y),) = MISSING_PIXELS["flagged-finite"]
     values = np.array([b.data[y, x] for b in list(products.backgrounds.values())[:4]], float)
     others = values[values != FLAGGED_FINITE_RATE]
-    expected = others.mean() if sigma < 4 / np.sqrt(3) else values.mean()
+
+    def clipped_mean(v):
+        return float(sigma_clip(v, sigma=sigma, maxiters=MAXITERS, cenfunc="median").mean())
+
+    expected, masked = clipped_mean(values), clipped_mean(others)
     got = float(products.combined.data[y, x])
     assert got == pytest.approx(expected, rel=1e-6), (
         f"{products.name} pixel (x={x}, y={y}): combined {got:.4f} DN/s, expected "
-        f"{expected:.4f} DN/s (DQ not a mask, as jwst 3.0.0; mean of the unflagged 3: "
-        f"{others.mean():.4f} DN/s); see jwst #10538 / #10539"
+        f"{expected:.4f} DN/s (DQ not a mask, as jwst 3.0.0; with DO_NOT_USE masked: "
+        f"{masked:.4f} DN/s); see jwst #10538 / #10539"
     )

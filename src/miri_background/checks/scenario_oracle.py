@@ -17,6 +17,8 @@ Written from the background step's documentation (and, where it says nothing, fr
    ``combined = mean(v_i kept)``, ``ERR = sqrt(sum(e_i**2 kept)) / n_kept``;
    ``DQ = OR`` of every background's placed DQ over all integrations (clipped or not).
    *3.0.0*: where no value is kept, combined = 0 and ERR = 0 (`Expected.nkept` = 0 there).
+   A value within `CLIP_MARGIN` of the threshold may be kept or clipped: the rule is
+   evaluated in float64, jwst in float32, so either decision is the rule (`either_side`).
 4. Subtraction: ``bsub[k] = science[k] - combined`` for every integration k (float32, as
    the files store them); ``bsub DQ = science DQ | combined DQ``; the science ERR and
    VAR_* arrays are not changed.
@@ -32,6 +34,12 @@ from astropy.stats import sigma_clip
 from astropy.utils.exceptions import AstropyUserWarning
 
 from miri_background.observation.scenarios import Subarray
+
+CLIP_MARGIN = 1e-5
+"""Relative margin of the clipping threshold, ``|v - median| / std = sigma (1 +- m)``,
+inside which float32 arithmetic (jwst) and float64 (this rule) may decide either way:
+float32's relative precision is 6e-8, and the median, std and per-file means it feeds
+through carry a few hundred such roundings at most."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +146,20 @@ def combine(placed: list[Placed], sigma: float, maxiters: int | None) -> Expecte
     dq = np.bitwise_or.reduce(np.concatenate([p.dq for p in placed]), axis=0)
     covered = np.logical_or.reduce([p.covers for p in placed])
     return Expected(data, err, dq, n, covered)
+
+
+def either_side(
+    placed: list[Placed], sigma: float, maxiters: int | None, ys: np.ndarray, xs: np.ndarray
+) -> tuple[Expected, Expected]:
+    """Rules 2 and 3 at pixels ``(ys, xs)`` only, with the threshold moved to
+    ``sigma (1 - CLIP_MARGIN)`` and ``sigma (1 + CLIP_MARGIN)``; each result's arrays have
+    shape ``(len(ys), 1)``."""
+    subset = [
+        Placed(p.data[:, ys, xs][..., None], p.var[:, ys, xs][..., None],
+               p.dq[:, ys, xs][..., None], p.covers[ys, xs][:, None])
+        for p in placed
+    ]  # fmt: skip
+    return tuple(combine(subset, sigma * (1 + s * CLIP_MARGIN), maxiters) for s in (-1, 1))
 
 
 def subtract(science: np.ndarray, combined: np.ndarray) -> np.ndarray:

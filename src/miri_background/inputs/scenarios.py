@@ -16,8 +16,9 @@ errors written beside it::
 drawn per integration for rateints (variances of integration k x (1 + 0.05 k)**2).
 Positions of stars, the lone outlier and the `observation.scenarios.MISSING_PATTERNS` are
 given in the science frame, so they land on the same science pixels whatever each
-background's subarray is. The generator of each exposure is seeded from the observation
-and the exposure name (`seed`): the same scenario gives the same values on every run.
+background's subarray is. The generator of each exposure is seeded from the observation,
+the exposure name and the data set's seed (`seed`, ``--sim-seed``): the same scenario and
+seed give the same values on every run, and ``make specificity`` draws other noise.
 """
 
 from __future__ import annotations
@@ -125,19 +126,20 @@ def file_name(exposure: Exposure) -> str:
     return f"{exposure.name}_{'rateints' if exposure.nints > 1 else 'rate'}.fits"
 
 
-def seed(scenario: Scenario, exposure: Exposure) -> int:
-    """The first 8 bytes of sha256(the observation as JSON, exposure name): scenarios that
-    differ only in how the backgrounds are supplied get the same values."""
+def seed(scenario: Scenario, exposure: Exposure, sim_seed: int) -> int:
+    """The first 8 bytes of sha256(the observation as JSON, exposure name, ``sim_seed``):
+    scenarios that differ only in how the backgrounds are supplied get the same values."""
     observation = {k: v for k, v in asdict(scenario).items() if k not in ("id", "kind", "supply")}
-    text = json.dumps(observation, sort_keys=True) + exposure.name
+    text = json.dumps(observation, sort_keys=True) + exposure.name + f"/{sim_seed}"
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
 
-def make_model(scenario: Scenario, exposure: Exposure, index: int):
-    """The rate (ImageModel) or rateints (CubeModel) of ``exposure`` (index 0 = science)."""
+def make_model(scenario: Scenario, exposure: Exposure, index: int, sim_seed: int):
+    """The rate (ImageModel) or rateints (CubeModel) of ``exposure`` (index 0 = science),
+    its noise drawn from `seed`."""
     science = siaf_subarray(scenario.science)
     region = exposure.region
-    rng = np.random.default_rng(seed(scenario, exposure))
+    rng = np.random.default_rng(seed(scenario, exposure, sim_seed))
     rate = sky(region) + _stars(region, science, index)
     var_poisson = rate / (GAIN * EXPOSURE_TIME)
     var_rnoise = np.full(region.shape, RNOISE_VAR)
@@ -202,11 +204,11 @@ def set_metadata(model, exposure: Exposure, index: int) -> None:
     m.subarray.fastaxis, m.subarray.slowaxis = 1, 2
 
 
-def write(scenario: Scenario, out: Path) -> dict[str, Path]:
-    """Write the scenario's files into ``out``; ``{exposure name: path}``."""
+def write(scenario: Scenario, out: Path, sim_seed: int) -> dict[str, Path]:
+    """Write the scenario's files (noise of ``sim_seed``) into ``out``; ``{name: path}``."""
     paths = {}
     for index, exposure in enumerate(exposures(scenario)):
-        with make_model(scenario, exposure, index) as model:
+        with make_model(scenario, exposure, index, sim_seed) as model:
             paths[exposure.name] = out / file_name(exposure)
             model.save(paths[exposure.name])
     return paths

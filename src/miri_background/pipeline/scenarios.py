@@ -116,16 +116,17 @@ def _source(module: str) -> str:
     return file_sha256(root.joinpath(*module.split(".")).with_suffix(".py"))
 
 
-def scenario_inputs(cache: ContentCache, scenario: Scenario):
+def scenario_inputs(cache: ContentCache, scenario: Scenario, sim_seed: int):
     """The cache entry holding the scenario's files (`inputs.scenarios.write`)."""
     parts = {
         "stage": "scenario-inputs",
         "scenario": asdict(scenario),
+        "seed": sim_seed,
         "source": [_source("observation.scenarios"), _source("inputs.scenarios")],
         "versions": {p: version(p) for p in ("numpy", "stdatamodels", "pysiaf")},
     }
     return cache.get_or_build(
-        "scenario-inputs", parts, lambda out: scenario_data.write(scenario, out)
+        "scenario-inputs", parts, lambda out: scenario_data.write(scenario, out, sim_seed)
     )
 
 
@@ -185,10 +186,17 @@ def _call(scenario: Scenario, sigma: float, paths: Mapping[str, Path], out: Path
 
 
 def run_case(
-    cache: ContentCache, scenario: Scenario, sigma: float, crds_root: Path, logs: Path
+    cache: ContentCache,
+    scenario: Scenario,
+    sigma: float,
+    crds_root: Path,
+    logs: Path,
+    *,
+    sim_seed: int,
 ) -> ScenarioRun:
-    """The products of ``scenario`` at ``sigma`` (cached; built by one process under a lock)."""
-    inputs = scenario_inputs(cache, scenario)
+    """The products of ``scenario`` at ``sigma`` with the noise of ``sim_seed`` (cached;
+    built by one process under a lock)."""
+    inputs = scenario_inputs(cache, scenario, sim_seed)
     paths = {
         e.name: inputs.path / scenario_data.file_name(e) for e in scenario_data.exposures(scenario)
     }

@@ -103,7 +103,7 @@ def scenario_crds(content_cache) -> Path:
 
 
 @pytest.fixture(scope="session")
-def scenario_products(request, content_cache, scenario_crds, run_dir, note):
+def scenario_products(content_cache, scenario_crds, sim_config, run_dir, note):
     """``get((scenario, sigma)) -> CaseProducts``: each case run (or found in the cache)
     and loaded once per process."""
     from miri_background.checks.scenario_checks import load
@@ -116,7 +116,14 @@ def scenario_products(request, content_cache, scenario_crds, run_dir, note):
         key = scenario.case_id(sigma)
         if key not in loaded:
             t0 = time.perf_counter()
-            run = run_case(content_cache, scenario, sigma, scenario_crds, run_dir / "logs")
+            run = run_case(
+                content_cache,
+                scenario,
+                sigma,
+                scenario_crds,
+                run_dir / "logs",
+                sim_seed=sim_config.seed,
+            )
             loaded[key] = load(run)
             what = "cache hit" if run.hit else f"jwst {run.seconds:.2f} s"
             note(f"scenario {key}: {what}, {time.perf_counter() - t0:.2f} s in all")
