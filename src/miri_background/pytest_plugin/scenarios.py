@@ -19,6 +19,7 @@ from filelock import FileLock
 
 from miri_background.files import write_json_atomic
 from miri_background.observation.scenarios import NOTEBOOK, all_scenarios, case_ids
+from miri_background.report.scenarios import record_case
 
 FINGERPRINTS = "scenarios.json"
 """Under ``truth/``: today's output of the paths jwst 3.0.0 gets wrong (`record_fingerprint`)."""
@@ -125,11 +126,36 @@ def scenario_products(content_cache, scenario_crds, sim_config, run_dir, note):
                 sim_seed=sim_config.seed,
             )
             loaded[key] = load(run)
+            record_case(run_dir, key, _case_record(run), _difference(loaded[key]))
             what = "cache hit" if run.hit else f"jwst {run.seconds:.2f} s"
             note(f"scenario {key}: {what}, {time.perf_counter() - t0:.2f} s in all")
         return loaded[key]
 
     return get
+
+
+def _case_record(run) -> dict:
+    """What the report shows of a case (`report.scenarios`)."""
+    scenario = run.scenario
+    return {
+        "scenario": scenario.id,
+        "kind": scenario.kind,
+        "sigma": run.sigma,
+        "hit": run.hit,
+        "seconds": run.seconds,
+        "defect": scenario.defect,
+    }
+
+
+def _difference(products):
+    """(combined - rule, science corner) of a known-defect case, else None."""
+    scenario = products.run.scenario
+    if not scenario.defect or products.combined is None:
+        return None
+    from miri_background.observation.scenarios import siaf_subarray
+
+    frame = siaf_subarray(scenario.science)
+    return products.combined.data - products.expected.data, (frame.xstart, frame.ystart)
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,7 @@ from miri_background.report.products import (
     pixels_of_interest,
     sky_residuals,
 )
+from miri_background.report.scenarios import scenario_figures, scenario_rows
 from miri_background.run_records import read_outcomes, read_stages
 
 log = logging.getLogger(__name__)
@@ -171,6 +172,8 @@ def write_report(run_dir: Path, out: Path, *, truth: Path | None = None) -> dict
             "exposures": {n: r["stats"] for n, r in residuals.items()},
         }
         figures = all_figures(products, residuals, star, NOTEBOOK_SIGMA)
+    summary["scenarios"] = scenario_rows(run_dir, tests["tests"])
+    figures |= scenario_figures(run_dir)
     if (out / "matrix.json").is_file():
         summary["matrix"] = matrix_rows(out / "matrix.json")
     summary["timings_s"]["report"] = time.perf_counter() - t0

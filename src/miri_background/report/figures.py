@@ -35,7 +35,8 @@ def block_mean(a: np.ndarray, f: int = DOWNSAMPLE) -> np.ndarray:
     return np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0)
 
 
-def _png(fig) -> str:
+def png(fig) -> str:
+    """The figure as a base64 PNG at `DPI`."""
     import base64
     import io
 
@@ -71,7 +72,7 @@ def image_panels(images: dict[str, np.ndarray], marks: dict[str, tuple[int, int]
         ax.set(title=label, xlabel="x [pixel]", ylabel="y [pixel]", xticks=TICKS, yticks=TICKS)
         fig.colorbar(shown, ax=ax, label="DN/s", shrink=0.9)
     axes[0].legend(loc="lower left", fontsize="small", facecolor="0.5")
-    return _png(fig)
+    return png(fig)
 
 
 @cache
@@ -129,7 +130,7 @@ def residual_histograms(residuals: dict, sigma: float) -> str:
             title=f"mean {stats['mean']:+.4f}, robust std {stats['robust_std']:.3f} DN/s",
             fontsize="small",
         )
-    return _png(fig)
+    return png(fig)
 
 
 def all_figures(products, residuals: dict, star: dict, sigma: float) -> dict[str, tuple]:

@@ -52,9 +52,32 @@ def html_sections(summary: dict, groups: dict, figures: dict) -> list[str]:
         sections.append(_section("tables", "The notebook's pixels", _tables_body(summary)))
     body = _tests_body(groups, summary["checks"])
     sections.append(_section("tests", "Tests by check", body))
+    if summary.get("scenarios"):
+        sections.append(scenario_section(summary["scenarios"]))
     if "matrix" in summary:
         sections.append(matrix_section(summary["matrix"]))
     return sections
+
+
+def scenario_section(rows: list[dict]) -> str:
+    """One row per scenario: kind, cases, test outcomes, jwst seconds, the known defect."""
+    body = _table(
+        ["scenario", "kind", "cases", "tests", "jwst s (cache hits)", "known jwst defect"],
+        [
+            [
+                r["scenario"],
+                r["kind"],
+                ", ".join(r["cases"]),
+                ", ".join(f"{n} {o}" for o, n in sorted(r["outcomes"].items())),
+                f"{r['jwst_s']:.2f} ({r['cache_hits']}/{len(r['cases'])})",
+                r["defect"] or "",
+            ]
+            for r in rows
+        ],
+        "Scenarios beside the notebook's data set (tests/regression/test_scenarios_*.py); "
+        "the figures above show (combined - rule) for the defect cases.",
+    )
+    return _section("scenarios", "Scenarios", body)
 
 
 def matrix_section(rows: list[dict]) -> str:
