@@ -1,0 +1,36 @@
+"""Scenario geometry comes from pysiaf's MIRI SIAF: the corners and sizes agree with the
+SIAF table of PRDOPSSOC-075 (1-based), and every scenario id is unique and readable."""
+
+from __future__ import annotations
+
+import pytest
+
+from miri_background.observation.scenarios import all_scenarios, case_ids, siaf_subarray
+
+SIAF_TABLE = {
+    "FULL": (1, 1, 1032, 1024),
+    "BRIGHTSKY": (457, 51, 512, 512),
+    "SUB256": (413, 51, 256, 256),
+    "SUB128": (1, 891, 136, 128),
+    "SUB64": (1, 779, 72, 64),
+    "MASKLYOT": (1, 719, 320, 304),
+}
+"""(xstart, ystart, xsize, ysize) typed from the PRD's table (shared/REFERENCE.md), to
+check the SIAF reading against, not used by the suite."""
+
+
+@pytest.mark.parametrize("name", list(SIAF_TABLE))
+def test_subarray_geometry_is_the_siafs(name):
+    got = siaf_subarray(name)
+    assert (got.xstart, got.ystart, got.xsize, got.ysize) == SIAF_TABLE[name], (
+        f"{name}: SIAF gives corner ({got.xstart}, {got.ystart}) size {got.xsize} x "
+        f"{got.ysize}, the PRD table {SIAF_TABLE[name]}"
+    )
+
+
+def test_case_ids_are_unique_and_name_their_sigma():
+    ids = case_ids()
+    assert len(ids) == len(set(ids)), "duplicate scenario or case ids"
+    for scenario in all_scenarios():
+        for sigma in scenario.sigmas:
+            assert scenario.case_id(sigma) == f"{scenario.id}-sigma{sigma:g}"
