@@ -108,7 +108,7 @@ def time_bare_pipeline(cache_root: Path | None, workers: int, work: Path) -> dic
             d1_seconds.append(time.perf_counter() - t0)
     t_d1 = d1_seconds[-1]
     one = records.Associations(FrozenMap({name: asn.files[name]}), asn.backgrounds)
-    t_bg = background.run_backgrounds(inputs, one, run_dir, (2.0,))[2.0].seconds[name]
+    t_bg = background.run_backgrounds(inputs, one, run_dir, None, (2.0,))[2.0].seconds[name]
     n_exposures, n_calls = len(inputs.uncal), len(notebook.SIGMAS) * len(asn.files)
     bare = math.ceil(n_exposures / workers) * t_d1 + math.ceil(n_calls / workers) * t_bg
     return {

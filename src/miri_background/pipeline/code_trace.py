@@ -49,7 +49,7 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[1]
 """This project's package: its code is not a dependency of a product (keys name it)."""
 
 EXTENSION_SUFFIXES = (".so", ".pyd")
