@@ -9,7 +9,8 @@ function of ``jwst.background``. `traced` records, while a call runs:
 - **compiled** files: the extension module (``.so``) of every builtin called (``'c_call'``
   events): the module the builtin belongs to, or the module of its type; a type
   re-exported under a Python module's name (``numpy.ndarray`` is ``numpy``'s) stands for
-  every extension loaded from that top-level package;
+  every extension loaded from that top-level package. A ufunc call raises no such event:
+  its extension is recorded by the gap rule below (the file that ran imports it);
 - **opened** files: files the call opened (``open`` audit events) inside the directory of
   a called file's top-level package, e.g. the schemas stdatamodels validates against
   (inputs, outputs and reference files lie elsewhere: keys name them).
