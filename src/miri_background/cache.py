@@ -12,11 +12,10 @@ sha256 of the canonical JSON of the parts, so anything that changes a part chang
 - Never trusted blindly: each hit re-checks sizes and sha256; a missing manifest, a missing
   file or a checksum mismatch is logged with the reason and the entry is rebuilt.
 
-Depend mode (as ccache's): a ``build`` that returns the source files its products depend
-on (`pipeline.code_trace.Trace.files`) gets them stored in the manifest as ``sources``
-{path: sha256}; the key then leaves the software out, and an entry is valid only while
-every recorded source still hashes the same (`changed_source`; hashes memoised on
-(path, size, mtime_ns)). A changed source is a miss naming the file.
+Depend mode (`depend`): a ``build`` that returns the source files its products depend on
+(`pipeline.code_trace.Trace.files`) gets them stored in the manifest as ``sources``
+{name: sha256}; the key then leaves the software out, and an entry is valid only while
+every recorded source still hashes the same. A changed source is a miss naming the file.
 
 `each_once` gets one entry per exposure for a stage (simulation, detector1): hits first,
 then the misses in this process or in a process pool.
@@ -38,6 +37,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from miri_background.depend import changed_source, recorded
 from miri_background.files import file_sha256
 
 log = logging.getLogger(__name__)
@@ -111,30 +111,6 @@ def _changed_file(entry: Path, files: dict) -> str | None:
     return None
 
 
-_SOURCE_HASHES: dict[tuple[str, int, int], str] = {}
-
-
-def source_sha256(path: str) -> str | None:
-    """sha256 of a source file, memoised on (path, size, mtime_ns); None if it is gone."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    key = (path, st.st_size, st.st_mtime_ns)
-    if key not in _SOURCE_HASHES:
-        _SOURCE_HASHES[key] = file_sha256(Path(path))
-    return _SOURCE_HASHES[key]
-
-
-def changed_source(sources: dict[str, str]) -> str | None:
-    """The reason the first of ``sources`` {path: sha256} no longer matches, else None."""
-    for path, digest in sources.items():
-        now = source_sha256(path)
-        if now != digest:
-            return f"source {path} {'is gone' if now is None else 'changed'}"
-    return None
-
-
 class ContentCache:
     """Cache rooted at ``root``; ``enabled=False`` (``--no-cache``) rebuilds every entry once.
 
@@ -192,7 +168,7 @@ class ContentCache:
                 }
                 record = {"parts": parts, "files": files}
                 if sources is not None:
-                    record["sources"] = {f: source_sha256(f) for f in sources}
+                    record["sources"] = recorded(sources)
                 (tmp / MANIFEST).write_text(json.dumps(record, indent=1, default=str))
                 shutil.rmtree(entry, ignore_errors=True)
                 os.replace(tmp, entry)

@@ -26,7 +26,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from miri_background.cache import ContentCache, source_sha256
+from miri_background.cache import ContentCache
+from miri_background.depend import source_sha256
 from miri_background.files import link_atomic, write_json_atomic
 from miri_background.frozen import FrozenMap
 from miri_background.inputs.records import Inputs
@@ -140,7 +141,7 @@ def background_key_parts(
         "steps": image2_steps(sigma, maxiters),
         "references": references_digest(inputs),
         "faults": [faults.key_parts(s) for s in faults.APPLIED] if faults else [],
-        "software": "traced sources",
+        "software": "traced sources (package-relative)",
         "python": interpreter(),
     }
 

@@ -45,7 +45,7 @@ def detector1_key_parts(inputs: Inputs, name: str) -> dict:
         "input": file_sha256(inputs.uncal[name]),
         "steps": steps,
         "references": references_digest(inputs),
-        "software": "traced sources",
+        "software": "traced sources (package-relative)",
         "python": interpreter(),
     }
 
