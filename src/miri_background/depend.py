@@ -14,13 +14,15 @@ resolves each name again (`source_path`) and hashes the file found, so
   is a miss, a package that is gone is a miss.
 
 Hashes are memoised on (path, size, mtime_ns), so a warm check stats each file once and
-hashes it once per process.
+hashes it once per process; package locations on (name, `sys.path`).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import sys
+from functools import lru_cache
 from pathlib import Path
 
 from miri_background.files import file_sha256
@@ -40,8 +42,18 @@ def source_sha256(path: str) -> str | None:
     return _HASHES[key]
 
 
-def _top_level(name: str) -> str:
-    return name.split("/", 1)[0].split(".", 1)[0]
+@lru_cache(maxsize=4096)
+def _locations(top: str, search_path: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
+    """(package directories, module file) of top-level ``top`` as ``search_path`` (the
+    current `sys.path`, part of the memo's key) resolves it; ``((), None)`` if it does not."""
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return (), None
+    if spec is None:
+        return (), None
+    dirs = tuple(os.path.realpath(d) for d in spec.submodule_search_locations or ())
+    return dirs, os.path.realpath(spec.origin) if spec.origin and not dirs else None
 
 
 def source_path(name: str) -> str | None:
@@ -49,27 +61,21 @@ def source_path(name: str) -> str | None:
     below its top-level package's current location (None if that is not importable)."""
     if name.startswith("/"):
         return name
-    try:
-        spec = importlib.util.find_spec(_top_level(name))
-    except (ImportError, ValueError):
-        return None
-    if spec is None:
-        return None
     first, _, rest = name.partition("/")
-    for location in spec.submodule_search_locations or ():
-        path = os.path.join(os.path.realpath(location), rest)
-        if rest and os.path.exists(path):
+    dirs, origin = _locations(first.split(".", 1)[0], tuple(sys.path))
+    if rest and len(dirs) == 1:
+        return os.path.join(dirs[0], rest)
+    for directory in dirs if rest else ():  # a namespace package: the first that has it
+        if os.path.exists(path := os.path.join(directory, rest)):
             return path
-    if not rest and spec.origin and os.path.basename(spec.origin) == first:
-        return os.path.realpath(spec.origin)
+    if not rest and origin and os.path.basename(origin) == first:
+        return origin
     return None
 
 
 def source_name(path: str) -> str:
     """``path`` relative to the ``sys.path`` entry it lies under, if resolving that name
     (`source_path`) gives ``path`` back; else ``path``."""
-    import sys
-
     for entry in sorted({os.path.realpath(p or ".") for p in sys.path}, key=len, reverse=True):
         if path.startswith(entry + "/"):
             name = path[len(entry) + 1 :]

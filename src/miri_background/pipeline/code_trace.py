@@ -117,7 +117,7 @@ def traced() -> Iterator[Trace]:
     """Record what the ``with`` block runs (see the module text); yields the `Trace`.
 
     The caller imports what the block needs first. This thread is profiled by `cProfile`
-    (C callbacks: a third of the overhead of a Python profile function on a detector1
+    (C callbacks: about half the overhead of a Python profile function on a detector1
     call, measured), threads started in the block by a Python profile function; the
     previous profile functions are restored after the block.
     """
