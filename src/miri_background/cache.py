@@ -139,12 +139,15 @@ class ContentCache:
             return Entry(entry, key, True, "hit", 0.0, sources)
         return None
 
-    def get_or_build(self, kind: str, parts: dict, build: Callable[[Path], None]) -> Entry:
+    def get_or_build(
+        self, kind: str, parts: dict, build: Callable[[Path], object], *, depend: bool = False
+    ) -> Entry:
         """Return the entry for ``parts``, building it with ``build(tmpdir)`` on a miss.
 
         ``build`` writes the product files into the directory it is given; it must not
-        write anywhere else that the entry depends on. If it returns source files (depend
-        mode), their sha256 go into the manifest and are checked on every lookup.
+        write anywhere else that the entry depends on. ``depend=True`` (depend mode):
+        ``build`` returns the source files the products depend on; their sha256 go into
+        the manifest and are checked on every lookup.
         """
         key = content_key(parts)
         entry = self.root / kind / key[:24]
@@ -160,7 +163,8 @@ class ContentCache:
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
             try:
-                sources = build(tmp)
+                made = build(tmp)
+                sources = list(made) if depend else None  # build's other returns: unused
                 files = {
                     str(p.relative_to(tmp)): (p.stat().st_size, file_sha256(p))
                     for p in sorted(tmp.rglob("*"))

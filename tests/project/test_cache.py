@@ -259,14 +259,14 @@ def test_depend_mode_entry_valid_while_sources_hash_the_same(cache, count_file, 
     """The manifest records each source's sha256; a lookup is a hit while they all match,
     else a miss whose reason names the changed file, and the next get rebuilds."""
     build = functools.partial(_depend_build, count_file=count_file, sources=sources)
-    first = cache.get_or_build("unit", PARTS, build)
+    first = cache.get_or_build("unit", PARTS, build, depend=True)
     assert first.sources == 2
     if change == "edit":
         sources[1].write_text(sources[1].read_text() + "# a comment\n")
     elif change == "delete":
         sources[1].unlink()
     hit = cache.lookup("unit", PARTS)
-    second = cache.get_or_build("unit", PARTS, build)
+    second = cache.get_or_build("unit", PARTS, build, depend=True)
     if change == "nothing":
         assert hit is not None and second.hit and _builds(count_file) == 1
         return
@@ -281,7 +281,7 @@ def test_depend_mode_hash_memo_sees_an_edit_of_the_same_size(cache, count_file, 
     modification time is hashed again (the edit's mtime is set 1 ms later, so that a coarse
     file-system clock cannot hide it)."""
     build = functools.partial(_depend_build, count_file=count_file, sources=sources)
-    cache.get_or_build("unit", PARTS, build)
+    cache.get_or_build("unit", PARTS, build, depend=True)
     text, before = sources[0].read_text(), sources[0].stat()
     sources[0].write_text(text.replace("ran", "RAN"))
     os.utime(sources[0], ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000))
@@ -383,3 +383,15 @@ def test_detector1_key_changes_with(change, tmp_inputs, monkeypatch):
         f"{change}: key {'kept' if expected else 'changed'} "
         f"({content_key(before)[:12]} -> {content_key(after)[:12]})"
     )
+
+
+def test_build_return_value_ignored_outside_depend_mode(cache, count_file):
+    """A build that returns something (a path, as ``lambda out: write(out)`` may) makes no
+    depend-mode entry unless ``depend=True`` is asked for."""
+
+    def build(out: Path) -> Path:
+        _build(out, count_file=count_file)
+        return out / PRODUCT
+
+    entry = cache.get_or_build("unit", PARTS, build)
+    assert entry.sources == 0 and "sources" not in (entry.path / MANIFEST).read_text()

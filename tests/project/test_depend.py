@@ -49,7 +49,7 @@ def test_relocated_package_checked_where_it_is_now(package, tmp_path, monkeypatc
         (out / "p.txt").write_text("1\n")
         return [source]
 
-    entry = cache.get_or_build("unit", {"k": 1}, build)
+    entry = cache.get_or_build("unit", {"k": 1}, build, depend=True)
     sources = json.loads((entry.path / MANIFEST).read_text())["sources"]
     assert sources == recorded([source]) and list(sources) == ["relocpkg/__init__.py"]
     copy = tmp_path / "b" / "relocpkg"

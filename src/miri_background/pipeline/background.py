@@ -164,7 +164,7 @@ def _background_unit(inputs, associations, sigma, maxiters, name, run_dir, cache
         return trace.files
 
     parts = background_key_parts(inputs, associations.files[name], sigma, maxiters)
-    entry = cache.get_or_build("background", parts, build)
+    entry = cache.get_or_build("background", parts, build, depend=True)
     for suffix in PRODUCTS:
         link_atomic(entry.path / f"{name}_{suffix}.fits", out / f"{name}_{suffix}.fits")
     return {

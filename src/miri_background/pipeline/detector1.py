@@ -72,7 +72,7 @@ def _detector1_one(name: str, inputs: Inputs, cache_root: Path, use_cache: bool,
             extra.unlink()
         return trace.files
 
-    return cache.get_or_build("detector1", detector1_key_parts(inputs, name), build)
+    return cache.get_or_build("detector1", detector1_key_parts(inputs, name), build, depend=True)
 
 
 def run_detector1(

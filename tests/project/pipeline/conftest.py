@@ -16,12 +16,14 @@ from pathlib import Path
 import pytest
 
 from miri_background.cache import MANIFEST, ContentCache, verify
+from miri_background.depend import source_path
 
 SITE = "site-packages/"
 
 
-def _relative(path: str) -> str:
-    return path.split(SITE, 1)[1] if SITE in path else path.lstrip("/")
+def _relative(name: str) -> str:
+    """A recorded source name (package-relative, or an absolute path) as ``pkg/...``."""
+    return name.split(SITE, 1)[1] if SITE in name else name.lstrip("/")
 
 
 class EntryOnCopies:
@@ -46,7 +48,8 @@ class EntryOnCopies:
         for rel in copied:
             dst = self.site / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(by_relative.get(rel, installed / rel), dst)
+            recorded = by_relative.get(rel)
+            shutil.copy2(source_path(recorded) if recorded else installed / rel, dst)
             if rel in by_relative:
                 record["sources"][str(dst)] = record["sources"].pop(by_relative[rel])
         (target / MANIFEST).write_text(json.dumps(record))

@@ -119,10 +119,11 @@ def test_depend_entry_after_an_edit(fake_package, tmp_path, edited, hit):
     (the gap rule) make the entry a miss, whose reason names the file."""
     cache = ContentCache(tmp_path / "cache")
     parts = {"stage": "fake"}
-    cache.get_or_build("fake", parts, functools.partial(_build, root=fake_package))
+    cache.get_or_build("fake", parts, functools.partial(_build, root=fake_package), depend=True)
     path = fake_package / edited
     path.write_text(path.read_text() + "# edited\n")
-    entry = cache.get_or_build("fake", parts, functools.partial(_build, root=fake_package))
+    rebuild = functools.partial(_build, root=fake_package)
+    entry = cache.get_or_build("fake", parts, rebuild, depend=True)
     assert entry.hit == hit, f"edit of {edited}: hit={entry.hit} ({entry.reason})"
     if not hit:
         assert entry.reason == f"source {path} changed", entry.reason
