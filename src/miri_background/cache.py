@@ -12,6 +12,11 @@ sha256 of the canonical JSON of the parts, so anything that changes a part chang
 - Never trusted blindly: each hit re-checks sizes and sha256; a missing manifest, a missing
   file or a checksum mismatch is logged with the reason and the entry is rebuilt.
 
+Depend mode (`depend`): a ``build`` that returns the source files its products depend on
+(`pipeline.code_trace.Trace.files`) gets them stored in the manifest as ``sources``
+{name: sha256}; the key then leaves the software out, and an entry is valid only while
+every recorded source still hashes the same. A changed source is a miss naming the file.
+
 `each_once` gets one entry per exposure for a stage (simulation, detector1): hits first,
 then the misses in this process or in a process pool.
 """
@@ -32,6 +37,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from miri_background.depend import changed_source, recorded
 from miri_background.files import file_sha256
 
 log = logging.getLogger(__name__)
@@ -72,17 +78,28 @@ class Entry:
     hit: bool
     reason: str
     seconds: float
+    sources: int = 0
+    """Number of source files the entry depends on (depend mode; 0 otherwise)."""
 
 
 def verify(entry: Path) -> str | None:
     """Return None if ``entry`` matches its manifest, else the reason it does not."""
-    manifest = entry / MANIFEST
+    return _check(entry)[0]
+
+
+def _check(entry: Path) -> tuple[str | None, int]:
+    """(`verify`'s answer, the number of sources the manifest records)."""
     if not entry.is_dir():
-        return "not cached"
+        return "not cached", 0
     try:
-        files = json.loads(manifest.read_text())["files"]
+        record = json.loads((entry / MANIFEST).read_text())
+        files, sources = record["files"], record.get("sources", {})
     except (OSError, ValueError, KeyError) as exc:
-        return f"manifest unreadable ({type(exc).__name__})"
+        return f"manifest unreadable ({type(exc).__name__})", 0
+    return changed_source(sources) or _changed_file(entry, files), len(sources)
+
+
+def _changed_file(entry: Path, files: dict) -> str | None:
     for name, (size, digest) in files.items():
         path = entry / name
         if not path.is_file():
@@ -114,45 +131,55 @@ class ContentCache:
         """The verified entry for ``parts`` if there is one (no build, no waiting)."""
         key = content_key(parts)
         entry = self.root / kind / key[:24]
-        if self.enabled and verify(entry) is None:
+        if not self.enabled:
+            return None
+        reason, sources = _check(entry)
+        if reason is None:
             log.info("cache hit %s/%s (%s)", kind, key[:12], _describe(parts))
-            return Entry(entry, key, True, "hit", 0.0)
+            return Entry(entry, key, True, "hit", 0.0, sources)
         return None
 
-    def get_or_build(self, kind: str, parts: dict, build: Callable[[Path], None]) -> Entry:
+    def get_or_build(
+        self, kind: str, parts: dict, build: Callable[[Path], object], *, depend: bool = False
+    ) -> Entry:
         """Return the entry for ``parts``, building it with ``build(tmpdir)`` on a miss.
 
         ``build`` writes the product files into the directory it is given; it must not
-        write anywhere else that the entry depends on.
+        write anywhere else that the entry depends on. ``depend=True`` (depend mode):
+        ``build`` returns the source files the products depend on; their sha256 go into
+        the manifest and are checked on every lookup.
         """
         key = content_key(parts)
         entry = self.root / kind / key[:24]
         entry.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(entry) + ".lock"):
-            reason = verify(entry) if self.enabled else "cache disabled (--no-cache)"
+            reason, n = _check(entry) if self.enabled else ("cache disabled (--no-cache)", 0)
             if reason is None:
                 log.info("cache hit %s/%s (%s)", kind, key[:12], _describe(parts))
-                return Entry(entry, key, True, "hit", 0.0)
+                return Entry(entry, key, True, "hit", 0.0, n)
             log.info("cache miss %s/%s: %s (%s)", kind, key[:12], reason, _describe(parts))
             t0 = time.perf_counter()
             tmp = entry.with_name(f".tmp-{entry.name}-{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
             try:
-                build(tmp)
+                made = build(tmp)
+                sources = list(made) if depend else None  # build's other returns: unused
                 files = {
                     str(p.relative_to(tmp)): (p.stat().st_size, file_sha256(p))
                     for p in sorted(tmp.rglob("*"))
                     if p.is_file()
                 }
-                (tmp / MANIFEST).write_text(
-                    json.dumps({"parts": parts, "files": files}, indent=1, default=str)
-                )
+                record = {"parts": parts, "files": files}
+                if sources is not None:
+                    record["sources"] = recorded(sources)
+                (tmp / MANIFEST).write_text(json.dumps(record, indent=1, default=str))
                 shutil.rmtree(entry, ignore_errors=True)
                 os.replace(tmp, entry)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
-            return Entry(entry, key, False, reason, time.perf_counter() - t0)
+            n = len(sources) if sources is not None else 0
+            return Entry(entry, key, False, reason, time.perf_counter() - t0, n)
 
 
 def _describe(parts: dict) -> str:

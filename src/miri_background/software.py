@@ -1,35 +1,21 @@
-"""Installed software: versions, and digests of the source and reference files a stage's
-products depend on."""
+"""Installed software: versions, the interpreter, and digests of the source and reference
+files a stage's products depend on (detector1 and background key their software by the
+sources they ran instead: `pipeline.code_trace`)."""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import platform
+import sys
 from functools import cache
 from importlib.metadata import version
-from importlib.util import find_spec
 from pathlib import Path
 
 from miri_background.files import file_sha256
 
-SOFTWARE = ("jwst", "stcal", "stdatamodels", "stpipe", "crds")
 SOURCE_SUFFIXES = (".py", ".so", ".pyx", ".c", ".h", ".yaml", ".json", ".asdf", ".cfg")
 
-
-@cache
-def software_fingerprint() -> dict[str, str]:
-    """sha256 over the installed source of jwst, stcal, stdatamodels, stpipe and crds.
-
-    Hashes each package's files with a source suffix (``SOURCE_SUFFIXES``), sorted by
-    relative path, so an edit to a local (editable) checkout changes the fingerprint.
-    """
-    result = {}
-    for pkg in SOFTWARE:
-        spec = find_spec(pkg)
-        if spec is None or not spec.submodule_search_locations:
-            result[pkg] = "not installed"
-            continue
-        result[pkg] = package_digest(Path(next(iter(spec.submodule_search_locations))))
-    return result
 
 def package_digest(root: Path) -> str:
     """sha256 of (relative path, sha256) for every source file under ``root``."""
@@ -61,3 +47,15 @@ def _files_digest(root: Path, signature: tuple) -> str:
 
 def package_version(pkg: str) -> str:
     return version(pkg)
+
+
+def interpreter() -> str:
+    """The Python the traced code ran on (its standard library is not traced)."""
+    return f"{platform.python_implementation()} {sys.version.split()[0]} {platform.machine()}"
+
+
+def references_digest(inputs) -> str:
+    """`tree_digest` of the local CRDS references, or the caller's CRDS context's name."""
+    if inputs.crds_root is not None:
+        return tree_digest(inputs.crds_root / "references")
+    return "caller CRDS context " + os.environ.get("CRDS_CONTEXT", "(operational)")

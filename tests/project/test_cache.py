@@ -3,9 +3,9 @@
 `ContentCache` is exercised with a tiny build function in temporary directories: hits,
 misses, damaged entries, failing builds and two processes racing for one key. The key
 tests change one input of `detector1.detector1_key_parts` at a time (a step parameter, a
-byte of the input, of the readnoise override, of a reference file, of an installed
-package's source) and check that exactly that part, and so the key, changes. Installed
-packages are only ever read: the source test edits a temporary copy.
+byte of the input, of the readnoise override, of a reference file) and check that exactly
+that part, and so the key, changes. Depend mode: an entry whose build returned source files
+is a hit while they hash the same, a miss naming the file once one changes or is gone.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import logging
 import multiprocessing
+import os
 import re
 import shutil
 import time
@@ -235,6 +236,59 @@ def test_each_once_pool_builds_each_miss_once(cache, count_file):
     )
 
 
+# --- depend mode ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sources(tmp_path) -> list[Path]:
+    """Two source files a depend-mode build reports."""
+    paths = [tmp_path / "src" / "ran.py", tmp_path / "src" / "also_ran.py"]
+    paths[0].parent.mkdir()
+    for p in paths:
+        p.write_text(f"def f():\n    return {p.stem!r}\n")
+    return paths
+
+
+def _depend_build(out: Path, *, count_file: Path, sources: list[Path]) -> list[str]:
+    _build(out, count_file=count_file)
+    return [str(p) for p in sources]
+
+
+@pytest.mark.parametrize("change", ["nothing", "edit", "delete"])
+def test_depend_mode_entry_valid_while_sources_hash_the_same(cache, count_file, sources, change):
+    """The manifest records each source's sha256; a lookup is a hit while they all match,
+    else a miss whose reason names the changed file, and the next get rebuilds."""
+    build = functools.partial(_depend_build, count_file=count_file, sources=sources)
+    first = cache.get_or_build("unit", PARTS, build, depend=True)
+    assert first.sources == 2
+    if change == "edit":
+        sources[1].write_text(sources[1].read_text() + "# a comment\n")
+    elif change == "delete":
+        sources[1].unlink()
+    hit = cache.lookup("unit", PARTS)
+    second = cache.get_or_build("unit", PARTS, build, depend=True)
+    if change == "nothing":
+        assert hit is not None and second.hit and _builds(count_file) == 1
+        return
+    assert hit is None, f"{change} of {sources[1]}: still a hit"
+    word = "changed" if change == "edit" else "is gone"
+    assert second.reason == f"source {sources[1]} {word}", second.reason
+    assert _builds(count_file) == 2
+
+
+def test_depend_mode_hash_memo_sees_an_edit_of_the_same_size(cache, count_file, sources):
+    """The memo is keyed on (path, size, mtime_ns): an edit keeping the size but not the
+    modification time is hashed again (the edit's mtime is set 1 ms later, so that a coarse
+    file-system clock cannot hide it)."""
+    build = functools.partial(_depend_build, count_file=count_file, sources=sources)
+    cache.get_or_build("unit", PARTS, build, depend=True)
+    text, before = sources[0].read_text(), sources[0].stat()
+    sources[0].write_text(text.replace("ran", "RAN"))
+    os.utime(sources[0], ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000))
+    assert sources[0].stat().st_size == before.st_size
+    assert cache.lookup("unit", PARTS) is None
+
+
 # --- detector1 key parts -------------------------------------------------------------------
 
 
@@ -285,7 +339,7 @@ def test_package_digest_of_copy_matches_install(stpipe_copy):
     assert software.package_digest(stpipe_copy) == installed
 
 
-def _change_step_parameter(inputs, monkeypatch, stpipe_copy):
+def _change_step_parameter(inputs, monkeypatch):
     from miri_background.observation import notebook
     from miri_background.pipeline import detector1
 
@@ -294,21 +348,18 @@ def _change_step_parameter(inputs, monkeypatch, stpipe_copy):
     monkeypatch.setattr(detector1, "DETECTOR1_STEPS", FrozenMap(steps))
 
 
-def _change_source(inputs, monkeypatch, stpipe_copy):
-    _flip_file_byte(stpipe_copy / "step.py", offset=2000)
-
-
 CHANGES = {
     "nothing": (lambda *a: None, set()),
     "step-parameter": (_change_step_parameter, {"steps"}),
-    "input-byte": (lambda i, m, s: _flip_file_byte(next(iter(i.uncal.values()))), {"input"}),
-    "readnoise-byte": (lambda i, m, s: _flip_file_byte(i.readnoise), {"steps"}),
+    "input-byte": (lambda i, m: _flip_file_byte(next(iter(i.uncal.values()))), {"input"}),
+    "readnoise-byte": (lambda i, m: _flip_file_byte(i.readnoise), {"steps"}),
     "reference-byte": (
-        lambda i, m, s: _flip_file_byte(next((i.crds_root / "references").iterdir())),
+        lambda i, m: _flip_file_byte(next((i.crds_root / "references").iterdir())),
         {"references"},
     ),
-    "stpipe-source-byte": (_change_source, {"software"}),
 }
+"""The software is not in the key (depend mode): its traced sources are checked on lookup
+(tests/project/pipeline/test_code_trace.py and the depend-mode tests above)."""
 
 
 @pytest.mark.parametrize(
@@ -316,25 +367,15 @@ CHANGES = {
     list(CHANGES),
     ids=list(CHANGES),
 )
-def test_detector1_key_changes_with(change, tmp_inputs, stpipe_copy, monkeypatch):
-    """Changing one thing detector1 depends on changes that key part, and only that one.
-
-    The installed stpipe is replaced in the fingerprint by the digest of a temporary copy,
-    which the ``stpipe-source-byte`` case edits; ``nothing`` checks that the key is stable.
-    """
-    from miri_background import software
+def test_detector1_key_changes_with(change, tmp_inputs, monkeypatch):
+    """Changing one thing detector1 depends on changes that key part, and only that one
+    (``nothing`` checks that the key is stable)."""
     from miri_background.pipeline import detector1
 
-    real = software.software_fingerprint()
-    monkeypatch.setattr(
-        detector1,
-        "software_fingerprint",
-        lambda: {**real, "stpipe": software.package_digest(stpipe_copy)},
-    )
     name = next(iter(tmp_inputs.uncal))
     before = detector1.detector1_key_parts(tmp_inputs, name)
     apply, expected = CHANGES[change]
-    apply(tmp_inputs, monkeypatch, stpipe_copy)
+    apply(tmp_inputs, monkeypatch)
     after = detector1.detector1_key_parts(tmp_inputs, name)
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
     assert changed == expected, f"{change}: parts that changed {changed}, expected {expected}"
@@ -342,3 +383,15 @@ def test_detector1_key_changes_with(change, tmp_inputs, stpipe_copy, monkeypatch
         f"{change}: key {'kept' if expected else 'changed'} "
         f"({content_key(before)[:12]} -> {content_key(after)[:12]})"
     )
+
+
+def test_build_return_value_ignored_outside_depend_mode(cache, count_file):
+    """A build that returns something (a path, as ``lambda out: write(out)`` may) makes no
+    depend-mode entry unless ``depend=True`` is asked for."""
+
+    def build(out: Path) -> Path:
+        _build(out, count_file=count_file)
+        return out / PRODUCT
+
+    entry = cache.get_or_build("unit", PARTS, build)
+    assert entry.sources == 0 and "sources" not in (entry.path / MANIFEST).read_text()

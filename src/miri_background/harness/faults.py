@@ -31,6 +31,8 @@ import numpy as np
 from jwst.background import background_step as bstep
 from jwst.background import background_sub as bsub
 
+from miri_background.files import file_sha256
+
 APPLIED: list[str] = []
 """SPECs applied in this process, in order (the report names the fault from here)."""
 
@@ -300,6 +302,15 @@ def resolve(spec: str) -> Callable[[], None]:
             f"fault file {path} has no function {name!r} (functions: {', '.join(defined)})"
         )
     return function
+
+
+def key_parts(spec: str) -> dict:
+    """What the products of a run with fault ``spec`` depend on, for cache keys: the
+    catalog name and this file's sha256, or the fault file's sha256 and the function."""
+    path, sep, name = spec.rpartition("::")
+    if not sep:
+        return {"catalog": spec, "faults.py": file_sha256(Path(__file__))}
+    return {"file": file_sha256(Path(path)), "function": name}
 
 
 def apply(spec: str) -> str:

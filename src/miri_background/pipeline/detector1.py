@@ -1,9 +1,13 @@
-"""Stage 2: calwebb_detector1 on each uncal exposure, cached per exposure by content."""
+"""Stage 2: calwebb_detector1 on each uncal exposure, cached per exposure by content.
+
+Depend mode (`cache`): the key holds the input, parameters, references and interpreter;
+the entry records the source files the call ran (`code_trace`), so an edit of code a
+detector1 call does not run (``jwst.background``) keeps it a hit.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,9 +16,10 @@ from miri_background.files import file_sha256, link_atomic
 from miri_background.frozen import FrozenMap
 from miri_background.inputs.records import Inputs
 from miri_background.observation.notebook import DETECTOR1_STEPS
-from miri_background.pipeline.jwst_env import call_pipeline, crds_for, jwst_log_to
+from miri_background.pipeline import code_trace
+from miri_background.pipeline.jwst_env import call_options, call_pipeline, crds_for, jwst_log_to
 from miri_background.pipeline.records import Detector1Products
-from miri_background.software import software_fingerprint, tree_digest
+from miri_background.software import interpreter, references_digest
 
 log = logging.getLogger(__name__)
 
@@ -29,21 +34,19 @@ def detector1_steps(inputs: Inputs) -> dict[str, dict]:
 
 
 def detector1_key_parts(inputs: Inputs, name: str) -> dict:
-    """What a detector1 product depends on: input, parameters, references, software."""
+    """What a detector1 product depends on: input, parameters, references, interpreter;
+    the software is the entry's traced sources (depend mode)."""
     steps = detector1_steps(inputs)
     if inputs.readnoise is not None:
         steps["jump"]["override_readnoise"] = file_sha256(inputs.readnoise)
         steps["ramp_fit"]["override_readnoise"] = file_sha256(inputs.readnoise)
-    if inputs.crds_root is not None:
-        references = tree_digest(inputs.crds_root / "references")
-    else:
-        references = "caller CRDS context " + os.environ.get("CRDS_CONTEXT", "(operational)")
     return {
         "stage": "detector1",
         "input": file_sha256(inputs.uncal[name]),
         "steps": steps,
-        "references": references,
-        "software": software_fingerprint(),
+        "references": references_digest(inputs),
+        "software": "traced sources (package-relative)",
+        "python": interpreter(),
     }
 
 
@@ -51,22 +54,25 @@ def _detector1_one(name: str, inputs: Inputs, cache_root: Path, use_cache: bool,
     """Run (or reuse) detector1 on one exposure; safe to call from several processes."""
     cache = ContentCache(cache_root, enabled=use_cache)
 
-    def build(out: Path) -> None:
+    def build(out: Path) -> list[str]:
         from jwst.pipeline import Detector1Pipeline
 
+        call_options()
         with crds_for(inputs), jwst_log_to(logs / f"detector1_{name}.log"):
-            call_pipeline(
-                Detector1Pipeline,
-                inputs.uncal[name],
-                out,
-                detector1_steps(inputs),
-                f"detector1 on {name}",
-                save_results=True,
-            )
+            with code_trace.traced() as trace:  # after the imports
+                call_pipeline(
+                    Detector1Pipeline,
+                    inputs.uncal[name],
+                    out,
+                    detector1_steps(inputs),
+                    f"detector1 on {name}",
+                    save_results=True,
+                )
         for extra in out.glob("*_rateints.fits"):
             extra.unlink()
+        return trace.files
 
-    return cache.get_or_build("detector1", detector1_key_parts(inputs, name), build)
+    return cache.get_or_build("detector1", detector1_key_parts(inputs, name), build, depend=True)
 
 
 def run_detector1(

@@ -29,8 +29,9 @@ class BackgroundRun:
     """Products of the background step for one sigma.
 
     ``bsub`` and ``combined`` map the science exposure name to ``*_bsub.fits`` and
-    ``*_combinedbackground.fits``; ``seconds`` is the pipeline time per exposure and
-    ``workers`` the process (xdist worker id or ``main``) that made each call.
+    ``*_combinedbackground.fits``; ``seconds`` is the pipeline time per exposure (0 on a
+    cache hit), ``workers`` the process (xdist worker id or ``main``) that got each unit and
+    ``hits`` whether it came from the cache.
     """
 
     sigma: float
@@ -39,3 +40,4 @@ class BackgroundRun:
     combined: Mapping[str, Path]
     seconds: Mapping[str, float] = field(default_factory=dict)
     workers: Mapping[str, str] = field(default_factory=dict)
+    hits: Mapping[str, bool] = field(default_factory=dict)

@@ -181,7 +181,13 @@ def run_detector1(request, inputs, content_cache, run_dir, note):
             "skipped": inputs.rates is not None,
             "seconds": seconds,
             "exposures": {
-                n: {"hit": e.hit, "seconds": e.seconds, "reason": e.reason, "key": e.key}
+                n: {
+                    "hit": e.hit,
+                    "seconds": e.seconds,
+                    "reason": e.reason,
+                    "key": e.key,
+                    "sources": e.sources,
+                }
                 for n, e in products.entries.items()
             },
         },
@@ -198,18 +204,24 @@ def associations(data_set, run_detector1, run_dir):
 
 
 @pytest.fixture(scope="session")
-def run_background(request, inputs, associations, run_dir, note):
+def run_background(request, inputs, associations, content_cache, run_dir, note):
     """Stage 4: the image2 background step for sigma 1, 2 and 3 (maxiters=3).
 
-    The 12 calls are shared between xdist workers (each takes the free ones)."""
+    The 12 units (cached; the injected fault is in their key) are shared between xdist
+    workers (each takes the free ones)."""
     from miri_background.pipeline.background import run_backgrounds
 
     t0 = time.perf_counter()
     runs = run_backgrounds(
-        inputs, associations, run_dir, worker=worker_id(request.config), note=note
+        inputs, associations, run_dir, content_cache, worker=worker_id(request.config), note=note
     )
     seconds = time.perf_counter() - t0
-    note(f"background: {seconds:.1f} s for sigma {', '.join(f'{s:g}' for s in runs)}")
+    hits = sum(sum(r.hits.values()) for r in runs.values())
+    units = sum(len(r.hits) for r in runs.values())
+    note(
+        f"background: {hits}/{units} cache hits, {seconds:.1f} s for sigma "
+        f"{', '.join(f'{s:g}' for s in runs)}"
+    )
     record_stage(
         request.config,
         "background",
@@ -217,6 +229,7 @@ def run_background(request, inputs, associations, run_dir, note):
             "seconds": seconds,
             "pipeline_seconds": {f"sigma{s:g}": dict(r.seconds) for s, r in runs.items()},
             "ran_by": {f"sigma{s:g}": dict(r.workers) for s, r in runs.items()},
+            "hits": {f"sigma{s:g}": dict(r.hits) for s, r in runs.items()},
             "fault": request.config.getoption("inject_fault"),
         },
     )

@@ -3,9 +3,9 @@
 Two sessions of ``tests/regression/test_miri_image_pipeline.py`` on 2 xdist workers run in
 subprocesses, with the network forbidden (the ``_no_network`` plugin) and a fresh
 temporary cache: a cold one, all of the module (simulation, detector1, associations and the
-background step run), and a warm one on the same cache with only its detector1 tests
-(``-k detector1``: everything a hit, and the background stage, which always runs, is not
-asked for). Seed 7, so that the cold session cannot reuse anything.
+background step run), and a warm one, all of the module again, on the same cache: every
+detector1 and background unit a hit (depend mode), no jwst pipeline call. Seed 7, so that
+the cold session cannot reuse anything.
 
 Cost: one cold session (simulate 8 exposures, detector1 x 8 over 2 workers, background
 x 3 sigmas: about 2.5 min on 2 idle cores) and one warm session (about 20 s). Under
@@ -125,7 +125,7 @@ def sessions(tmp_path_factory, worker_id) -> dict[str, Session]:
             cache = root / "cache"
             result = {
                 "cold": _run_suite(root, cache, "cold"),
-                "warm": _run_suite(root, cache, "warm", "-k", "detector1"),
+                "warm": _run_suite(root, cache, "warm"),
             }
             for inputs in ("simulated", "sim-exposure"):  # 300 MB of inputs
                 shutil.rmtree(cache / inputs, ignore_errors=True)
@@ -200,6 +200,19 @@ def test_cache_holds_one_verified_entry_per_exposure(sessions):
     assert not bad, f"entries that fail their manifest: {bad}"
     inputs = {json.loads((p / MANIFEST).read_text())["parts"]["input"] for p in entries}
     assert len(inputs) == N_EXPOSURES, "two entries were built from the same input file"
+
+
+def test_warm_session_makes_no_background_call(sessions):
+    """Warm: every worker found the 12 background units in the cache (depend mode: the
+    sources they ran are unchanged) and no Image2Pipeline call started."""
+    hits = {
+        w: sum(sum(per.values()) for per in s["background"]["hits"].values())
+        for w, s in sessions["warm"].stages.items()
+    }
+    assert hits and set(hits.values()) == {N_BACKGROUND_CALLS}, f"hits per worker: {hits}"
+    logs = sessions["warm"].run_dir.glob("logs/background_*.log")
+    starts = {p.stem: p.read_text().count(IMAGE2_START) for p in logs}
+    assert not any(starts.values()), f"Image2Pipeline started in the warm session: {starts}"
 
 
 def test_warm_session_hits_every_exposure(sessions):

@@ -161,6 +161,7 @@ def test_figures_from_runs():
     runs = {
         "cold_n2": {"wall_s": 100.0, "bare_pipeline_s": 80.0, "peak_rss_mib": {"a 1": 900.0}},
         "warm_n2": {"wall_s": 20.0, "peak_rss_mib": {"a 2": 2048.0}},
+        "edited_n2": {"wall_s": 14.0, "peak_rss_mib": {}},
         "cold_n1": {"wall_s": 170.0, "peak_rss_mib": {"a 3": 1000.0}},
     }
     figs = measurements.measurements(runs, {"bare_s": 70.0}, {"ratio": 2.5})
@@ -169,6 +170,7 @@ def test_figures_from_runs():
         (1.25, "pass"),
         (1.43, "MISS"),
         (20.0, "MISS"),
+        (14.0, "pass"),
         (1.7, "pass"),
         (2.0, "pass"),
         (2.5, "MISS"),
@@ -180,7 +182,9 @@ def test_figures_without_cold_runs_are_not_measured():
     runs = {"warm_n2": {"wall_s": 12.0, "peak_rss_mib": {}}}
     figs = measurements.measurements(runs, None, {"ratio": 1.5})
     not_measured = [f.name for f in figs if f.status == "not measured"]
-    assert len(not_measured) == 4, f"expected overhead x2, speed-up, RSS unmeasured: {not_measured}"
+    assert len(not_measured) == 5, (
+        f"expected overhead x2, the edited run, speed-up, RSS unmeasured: {not_measured}"
+    )
 
 
 def test_table_shows_value_target_and_miss():

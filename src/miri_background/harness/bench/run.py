@@ -12,7 +12,12 @@ from pathlib import Path
 from miri_background.files import write_json_atomic
 from miri_background.harness.bench.measurements import format_stages, format_table, measurements
 from miri_background.harness.bench.simulator import bench_simulator
-from miri_background.harness.bench.suite import fastest, run_suite, time_bare_pipeline
+from miri_background.harness.bench.suite import (
+    edited_jwst,
+    fastest,
+    run_suite,
+    time_bare_pipeline,
+)
 
 QUIET_LOAD = 1.5
 """1-minute load average above which timings are flagged as taken on a busy machine."""
@@ -58,6 +63,8 @@ def run(args) -> int:
         if cold_cache is not None:
             cold("cold_n2", args.workers, 1, keep=True)
         runs["warm_n2"] = run_suite("warm_n2", args, args.workers, cold_cache, work)
+        edited = edited_jwst(work)
+        runs["edited_n2"] = run_suite("edited_n2", args, args.workers, cold_cache, work, edited)
         print("[bench] bare pipeline calls in process", flush=True)
         bare = time_bare_pipeline(cold_cache, args.workers, work)
         print(f"[bench] bare: {bare['formula']} = {bare['bare_s']:.1f} s", flush=True)
@@ -70,7 +77,7 @@ def run(args) -> int:
                 cold("cold_n1", 1, i)
         sim = bench_simulator(args.repeat, work)
     merged = runs | {label: fastest(made) for label, made in samples.items() if made}
-    runs = {k: merged[k] for k in ("cold_n2", "warm_n2", "cold_n1") if k in merged}
+    runs = {k: merged[k] for k in ("cold_n2", "warm_n2", "edited_n2", "cold_n1") if k in merged}
     for label, made in samples.items():
         if len(made) > 1:
             walls = ", ".join(f"{r['wall_s']:.1f}" for r in made)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -14,8 +15,24 @@ from miri_background.harness.pytest_run import pytest_command
 from miri_background.run_records import read_stages
 
 
-def run_suite(label: str, args, workers: int, cache: Path | None, work: Path) -> dict:
-    """Run the suite once in a subprocess; wall time, stage times, outcomes and peak RSS."""
+def edited_jwst(work: Path) -> Path:
+    """A copy of the installed jwst with a comment appended to background/background_sub.py:
+    the directory to put first on PYTHONPATH (the installed jwst is never edited)."""
+    import jwst
+
+    root = work / "edited-jwst"
+    shutil.copytree(Path(jwst.__file__).parent, root / "jwst", symlinks=True)
+    with open(root / "jwst" / "background" / "background_sub.py", "a", encoding="utf-8") as f:
+        f.write("\n# an edit by make bench\n")
+    return root
+
+
+def run_suite(
+    label: str, args, workers: int, cache: Path | None, work: Path, pythonpath: Path | None = None
+) -> dict:
+    """Run the suite once in a subprocess; wall time, stage times, outcomes and peak RSS.
+
+    ``pythonpath`` goes first on the subprocess's PYTHONPATH (`edited_jwst`)."""
     runs = work / f"runs-{label}"
     command = pytest_command(args.tests, workers=workers, runs=runs, cache=cache)
     log = work / f"{label}.log"
@@ -23,7 +40,11 @@ def run_suite(label: str, args, workers: int, cache: Path | None, work: Path) ->
     load, steal0 = os.getloadavg()[0], steal_seconds()
     with log.open("w") as out:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        env = dict(os.environ)
+        if pythonpath is not None:
+            paths = [str(pythonpath), env.get("PYTHONPATH")]
+            env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
         sampler = TreeSampler(proc.pid)
         sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
@@ -108,7 +129,7 @@ def time_bare_pipeline(cache_root: Path | None, workers: int, work: Path) -> dic
             d1_seconds.append(time.perf_counter() - t0)
     t_d1 = d1_seconds[-1]
     one = records.Associations(FrozenMap({name: asn.files[name]}), asn.backgrounds)
-    t_bg = background.run_backgrounds(inputs, one, run_dir, (2.0,))[2.0].seconds[name]
+    t_bg = background.run_backgrounds(inputs, one, run_dir, None, (2.0,))[2.0].seconds[name]
     n_exposures, n_calls = len(inputs.uncal), len(notebook.SIGMAS) * len(asn.files)
     bare = math.ceil(n_exposures / workers) * t_d1 + math.ceil(n_calls / workers) * t_bg
     return {
