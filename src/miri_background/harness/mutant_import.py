@@ -16,7 +16,8 @@ installed package, so killing the harness (or pytest) at any moment leaves it as
 that the environment already had is run after the finder is installed.
 
 ``MUTANT_ENV`` carries the sha256 of the served sources into the run, so a cache keyed on
-the software (``pipeline.software.software_fingerprint``) never serves a product of another mutant.
+the software (``pipeline.software.software_fingerprint``) never serves a product of
+another mutant.
 """
 
 from __future__ import annotations
@@ -26,8 +27,7 @@ import json
 import os
 from pathlib import Path
 
-MUTANT_ENV = "MIRI_BACKGROUND_JWST_OVERRIDES"
-"""Environment variable: sha256 of the served module sources (unset: no override)."""
+from miri_background.pipeline.software import OVERRIDES_ENV as MUTANT_ENV
 
 SITECUSTOMIZE = '''"""Written by miri_background.harness.mutant_import (serves mutated modules)."""
 import importlib.abc

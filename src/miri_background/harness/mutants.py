@@ -15,8 +15,10 @@ imaging ``else`` branch (140-201) and ``_asn_get_data`` outside its WFSS block.
 
 Regions (for the per-region kill rates) come from the enclosing definition, found with the
 ``ast`` module: ``ImageSubsetArray`` -> subarray placement; ``background_sub`` ->
-subtraction; ``average_background`` -> 2-D combination, except the bodies of its
-``if bkg_dim == 3`` statements -> 3-D branch; ``background_step.py`` -> step parameters.
+subtraction; ``average_background`` -> 2-D combination; ``background_step.py`` -> step
+parameters. Code that runs only for 3-D (rateints) inputs is the 3-D branch wherever it
+sits: the bodies of ``if bkg_dim == 3`` / ``if self.im_dim == 3`` and the ``else`` of
+``if self.im_dim == 2`` (the tests themselves stay in their region: they run for 2-D too).
 """
 
 from __future__ import annotations
@@ -130,10 +132,15 @@ def line_regions(file: str) -> tuple[dict[int, str], set[int]]:
         ):
             span = range(node.lineno, node.end_lineno + 1)
             regions.update(dict.fromkeys(span, names.get(node.name, COMBINE_2D)))
-            if node.name == "average_background":
-                for sub in ast.walk(node):
-                    if isinstance(sub, ast.If) and ast.unparse(sub.test) == "bkg_dim == 3":
-                        regions.update(dict.fromkeys(_body_lines(sub), BRANCH_3D))
+            for sub in ast.walk(node):
+                if not isinstance(sub, ast.If):
+                    continue
+                test = ast.unparse(sub.test)
+                if test in ("bkg_dim == 3", "self.im_dim == 3"):
+                    regions.update(dict.fromkeys(_body_lines(sub), BRANCH_3D))
+                elif test == "self.im_dim == 2" and sub.orelse:
+                    span = range(sub.orelse[0].lineno, sub.orelse[-1].end_lineno + 1)
+                    regions.update(dict.fromkeys(span, BRANCH_3D))
     return regions, skipped
 
 

@@ -101,15 +101,22 @@ def _median(values: list[float]) -> float | None:
 
 
 def merge(reports: list[dict]) -> dict:
-    """One report from shard reports of the same jwst files (mutants de-duplicated by id)."""
+    """One report from shard reports of the same jwst files (mutants de-duplicated by id;
+    regions and equivalents re-derived from the current code and equivalents file)."""
     first = reports[0]
     for other in reports[1:]:
         if other["jwst"]["sha256"] != first["jwst"]["sha256"]:
             raise ValueError("shards were run on different jwst background files")
     records = list({r["id"]: r for rep in reports for r in rep["mutants"]}.values())
-    every = [m for f in mutants.FILES for m in mutants.all_mutants(f)]
-    order = {m.id: i for i, m in enumerate(every)}
+    every = {m.id: m for f in mutants.FILES for m in mutants.all_mutants(f)}
+    order = {mid: i for i, mid in enumerate(every)}
     records.sort(key=lambda r: order.get(r["id"], len(order)))
+    for r in records:  # regions and equivalents as this code defines them now
+        if r["id"] in every:
+            r["region"] = every[r["id"]].region
+    found, _ = equivalents()
+    for r in records:
+        r["equivalent"] = found.get(r["id"])
     return {
         **first,
         "selection": {"merged": [rep["selection"] for rep in reports]},
