@@ -87,7 +87,9 @@ def side_commands(args, run: Path, jwst_dir: Path) -> dict[str, tuple[list[str],
     suite += ["-o", f"miri_background_runs={run / 'runs'}", "--junitxml", str(run / "suite.xml")]
     (run / "pytest.ini").write_text("[pytest]\n")
     jwst = [*PYTEST, str(jwst_dir / JWST_TESTS), "-x", "-c", str(run / "pytest.ini")]
-    jwst += ["--rootdir", str(run), "--confcutdir", str(jwst_dir.parent.parent)]
+    # rootdir = the directory holding jwst, so test ids read jwst/background/tests/...
+    # (nothing is written there: no cache provider, the JUnit file and ini are in run)
+    jwst += ["--rootdir", str(jwst_dir.parent.parent), "--confcutdir", str(jwst_dir.parent.parent)]
     jwst += ["--junitxml", str(run / "jwst.xml")]
     return {
         "suite": (suite, Path.cwd(), {}),
