@@ -211,3 +211,27 @@ def _kill_children_of_this_test(tmp_path: Path) -> None:
             continue
         if proc.name.isdigit() and str(tmp_path) in cmdline and "pytest" in cmdline:
             os.kill(int(proc.name), signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    ("code", "timeout", "status", "killed_by"),
+    [
+        ("raise SystemExit(0)", 60, "survived", None),
+        (
+            "raise SystemExit(1)",
+            60,
+            "killed",
+            "pytest exit 1 (no test failed: collection/internal)",
+        ),
+        ("raise SystemExit(4)", 60, "error", None),
+        ("import time; time.sleep(60)", 1, "killed", "timeout after 1 s"),
+    ],
+    ids=["pass", "fail", "usage-error", "timeout"],
+)
+def test_side_status_from_exit_status_and_timeout(tmp_path, code, timeout, status, killed_by):
+    """Exit 0 survives, 1-3 kill, others are harness errors; a timeout kills (and says so)."""
+    command = [sys.executable, "-c", code]
+    result = mutation.run_side(command, tmp_path, dict(os.environ), tmp_path / "s.xml", timeout)
+    assert (result["status"], result["killed_by"]) == (status, killed_by), result
+    assert result["timeout"] == (timeout == 1)
+    assert result["seconds"] < 30, result
