@@ -235,3 +235,16 @@ def test_side_status_from_exit_status_and_timeout(tmp_path, code, timeout, statu
     assert (result["status"], result["killed_by"]) == (status, killed_by), result
     assert result["timeout"] == (timeout == 1)
     assert result["seconds"] < 30, result
+
+
+def test_report_section_lists_rates_and_survivors():
+    from miri_background.report.html import mutation_section
+
+    ids = [m.id for m in mutants.all_mutants("background_sub.py")[:2]]
+    records = [_record(ids[0], "killed", "killed"), _record(ids[1], "survived", "killed")]
+    summary = mutation_report.summarize(records)
+    page = mutation_section(
+        {"cosmic_ray": "8.7.0", "jwst": {"version": "3.0.0"}, "summary": summary}
+    )
+    assert "1/2 (0.5)" in page and "2/2 (1.0)" in page, page
+    assert ids[1] in page and ids[0] not in page, page
