@@ -248,3 +248,22 @@ def test_report_section_lists_rates_and_survivors():
     )
     assert "1/2 (0.5)" in page and "2/2 (1.0)" in page, page
     assert ids[1] in page and ids[0] not in page, page
+
+
+def test_served_mutant_enters_the_software_fingerprint(tmp_path, monkeypatch):
+    """A cache keyed on the software gets a new key per mutant (the hook's files are not in
+    the installed tree that the fingerprint hashes)."""
+    from miri_background.pipeline import software
+
+    (m,) = mutants.select(only=[KILLABLE])
+    extra = mutant_import.prepare(tmp_path / "hook", {m.module: m.source()})
+    monkeypatch.setenv(mutant_import.MUTANT_ENV, extra[mutant_import.MUTANT_ENV])
+    software.software_fingerprint.cache_clear()
+    try:
+        served = software.software_fingerprint()
+        monkeypatch.delenv(mutant_import.MUTANT_ENV)
+        software.software_fingerprint.cache_clear()
+        plain = software.software_fingerprint()
+    finally:
+        software.software_fingerprint.cache_clear()
+    assert served == plain | {"jwst_overrides": extra[mutant_import.MUTANT_ENV]}
