@@ -98,7 +98,8 @@ def side_commands(args, run: Path, jwst_dir: Path) -> dict[str, tuple[list[str],
 
 
 def run_side(command: list[str], cwd: Path, env: dict, junit: Path, timeout: float) -> dict:
-    """One pytest session (own process group, killed whole on timeout); its outcome."""
+    """One pytest session in its own process group (xdist workers included), killed whole
+    on timeout or when the harness is interrupted; its outcome."""
     t0 = time.perf_counter()
     with (junit.parent / f"{junit.stem}.log").open("w") as log:
         proc = subprocess.Popen(
@@ -107,9 +108,11 @@ def run_side(command: list[str], cwd: Path, env: dict, junit: Path, timeout: flo
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
             code = None
+        finally:  # timeout or Ctrl-C: the session's own group would outlive the harness
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
     seconds = round(time.perf_counter() - t0, 1)
     failed = failures(read_junit(junit)) if junit.is_file() else []
     first = failed[0] if failed else None
