@@ -16,7 +16,7 @@ installed package, so killing the harness (or pytest) at any moment leaves it as
 that the environment already had is run after the finder is installed.
 
 ``MUTANT_ENV`` carries the sha256 of the served sources into the run, so a cache keyed on
-the software (``pipeline.software.software_fingerprint``) never serves a product of
+the software (``software.software_fingerprint``) never serves a product of
 another mutant.
 """
 
@@ -27,7 +27,7 @@ import json
 import os
 from pathlib import Path
 
-from miri_background.pipeline.software import OVERRIDES_ENV as MUTANT_ENV
+from miri_background.software import OVERRIDES_ENV as MUTANT_ENV
 
 SITECUSTOMIZE = '''"""Written by miri_background.harness.mutant_import (serves mutated modules)."""
 import importlib.abc

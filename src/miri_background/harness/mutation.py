@@ -1,22 +1,24 @@
 """``python -m miri_background mutation``: score the suite against cosmic-ray's mutants of
 jwst's imaging background code, side by side with jwst's own unit tests.
 
-Per mutant (`mutants.select`), two pytest sessions, each a fresh process that imports the
-mutated module from a throwaway copy (`mutant_import`; the installed jwst is only read)::
+Per mutant (`mutants.select`), pytest sessions in fresh processes that import the mutated
+module from a throwaway copy (`mutant_import`; the installed jwst is only read)::
 
-    suite  python -m pytest tests/regression -x -n 2 --sim-level rate -p no:cacheprovider
-               --cache-dir DIR
+    suite  python -m pytest tests/regression -x -n 2 --sim-level rate --data-set D
+               -p no:cacheprovider --cache-dir DIR       (D = mirisim, then flight)
     jwst   python -m pytest <jwst>/background/tests/test_background.py -x -p no:cacheprovider
                (the suite's local CRDS context: CRDS_PATH, CRDS_CONTEXT, CRDS_MODE=local)
 
-A side *kills* the mutant when pytest exits 1-3 (failed, interrupted by a collection error,
-internal error) or runs past ``--timeout`` (killed, ``timeout`` true), *survives* on exit 0,
-and is a harness *error* on any other exit status or when the mutated module was never
-imported. A clean pass first serves the unmutated sources through the same hook: both sides
-must pass, and its durations set the default timeout (3 x + 60 s). The report is rewritten
-atomically after every mutant (``complete`` false until the end), so an interrupted run
-leaves what it measured. The background stage is never cached today; a cache keyed on
-``pipeline.software.software_fingerprint`` gets each mutant's own key (`mutant_import.MUTANT_ENV`).
+Both data sets run the scenario checks (subarrays, rateints, N backgrounds, ...); the
+flight session runs only if the mirisim one did not kill. A session *kills* the mutant when
+pytest exits 1-3 (failed, interrupted by a collection error, internal error) or runs past
+``--timeout`` (killed, ``timeout`` true), *survives* on exit 0, and is a harness *error* on
+any other exit status or when the mutated module was never imported. A clean pass first
+serves the unmutated sources through the same hook: every session must pass, and its
+durations set the default timeout (3 x + 60 s). The report is rewritten atomically after
+every mutant (``complete`` false until the end), so an interrupted run leaves what it
+measured. Cached products keyed on jwst's source (``software.software_fingerprint``, the
+scenarios' ``code_fingerprint``) get each mutant's own key (`mutant_import.MUTANT_ENV`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from miri_background.harness.pytest_run import failures, read_junit
 from miri_background.inputs import crds_local
 
 PYTEST = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q")
+DATA_SETS = ("mirisim", "flight")
+"""The suite's observations (``--data-set``), each a session of the suite side."""
 JWST_TESTS = "tests/test_background.py"
 """jwst's unit tests of the imaging background step, relative to ``jwst/background``."""
 
@@ -56,6 +60,9 @@ def add_arguments(parser) -> None:
         "--sides", nargs="+", choices=mutation_report.SIDES, default=list(mutation_report.SIDES)
     )
     parser.add_argument("--tests", default="tests/regression", metavar="PATH")
+    parser.add_argument(
+        "--data-sets", nargs="+", choices=DATA_SETS, default=list(DATA_SETS), metavar="NAME"
+    )
     parser.add_argument("-n", "--workers", type=int, default=2, metavar="N", help="suite xdist")
     parser.add_argument("--cache-dir", type=Path, default=Path(".cache/mb"), metavar="DIR")
     parser.add_argument("--timeout", type=float, default=None, metavar="S", help="per side")
@@ -80,21 +87,27 @@ def crds_root(cache_dir: Path) -> Path:
     return inputs.crds_root
 
 
-def side_commands(args, run: Path, jwst_dir: Path) -> dict[str, tuple[list[str], Path, dict]]:
-    """Per side: (command, working directory, extra environment) for one run in ``run``."""
-    suite = [*PYTEST, args.tests, "-x", "--sim-level", "rate", "--cache-dir", str(args.cache_dir)]
-    suite += ["-n", str(args.workers)] if args.workers else []
-    suite += ["-o", f"miri_background_runs={run / 'runs'}", "--junitxml", str(run / "suite.xml")]
+def side_sessions(args, run: Path, jwst_dir: Path) -> dict[str, list[tuple]]:
+    """Per side, its sessions in order: (label, command, working directory, extra env).
+
+    The suite side has one session per data set (``--data-set``; the scenarios run in
+    each); a mutant is killed by the first session that fails and the rest are not run.
+    """
+    suite = []
+    for data_set in args.data_sets:
+        command = [*PYTEST, args.tests, "-x", "--sim-level", "rate", "--data-set", data_set]
+        command += ["--cache-dir", str(args.cache_dir)]
+        command += ["-n", str(args.workers)] if args.workers else []
+        command += ["-o", f"miri_background_runs={run / 'runs'}"]
+        command += ["--junitxml", str(run / f"suite-{data_set}.xml")]
+        suite.append((data_set, command, Path.cwd(), {}))
     (run / "pytest.ini").write_text("[pytest]\n")
     jwst = [*PYTEST, str(jwst_dir / JWST_TESTS), "-x", "-c", str(run / "pytest.ini")]
     # rootdir = the directory holding jwst, so test ids read jwst/background/tests/...
     # (nothing is written there: no cache provider, the JUnit file and ini are in run)
     jwst += ["--rootdir", str(jwst_dir.parent.parent), "--confcutdir", str(jwst_dir.parent.parent)]
     jwst += ["--junitxml", str(run / "jwst.xml")]
-    return {
-        "suite": (suite, Path.cwd(), {}),
-        "jwst": (jwst, run, crds_local.environment(args.crds_root)),
-    }
+    return {"suite": suite, "jwst": [("jwst", jwst, run, crds_local.environment(args.crds_root))]}
 
 
 def run_side(command: list[str], cwd: Path, env: dict, junit: Path, timeout: float) -> dict:
@@ -140,20 +153,42 @@ def run_mutant(args, sources: dict[str, str], work: Path, timeout: float) -> dic
     run = Path(tempfile.mkdtemp(prefix="mutant-", dir=work))
     try:
         extra = mutant_import.prepare(run / "hook", sources)
-        commands = side_commands(args, run, mutants.jwst_background_dir())
+        sessions = side_sessions(args, run, mutants.jwst_background_dir())
         results = {}
         for side in args.sides:
-            command, cwd, env = commands[side]
-            child = {**os.environ, **env, **extra, "PYTHONDONTWRITEBYTECODE": "1"}
-            before = len(mutant_import.loaded(run / "hook"))
-            result = run_side(command, cwd, child, run / f"{side}.xml", timeout)
-            result["imported"] = len(mutant_import.loaded(run / "hook")) > before
-            if not result["imported"] and result["status"] == SURVIVED:
-                result["status"], result["log_tail"] = ERROR, "mutated module never imported"
-            results[side] = result
+            done = []
+            for label, command, cwd, env in sessions[side]:
+                child = {**os.environ, **env, **extra, "PYTHONDONTWRITEBYTECODE": "1"}
+                before = len(mutant_import.loaded(run / "hook"))
+                junit = command[command.index("--junitxml") + 1]
+                result = run_side(command, cwd, child, Path(junit), timeout)
+                result["imported"] = len(mutant_import.loaded(run / "hook")) > before
+                if not result["imported"] and result["status"] == SURVIVED:
+                    result["status"], result["log_tail"] = ERROR, "mutated module never imported"
+                done.append(result | {"session": label})
+                if result["status"] != SURVIVED:
+                    break
+            results[side] = _combine(done)
         return results
     finally:
         shutil.rmtree(run, ignore_errors=True)
+
+
+def _combine(sessions: list[dict]) -> dict:
+    """One side's outcome from its sessions: the last one run decides (the first that did
+    not survive, or the last of all); seconds add up; killed_by names the session."""
+    last = sessions[-1]
+    killed_by = last["killed_by"]
+    if killed_by and last["session"] != "jwst":
+        killed_by = f"[{last['session']}] {killed_by}"
+    return last | {
+        "killed_by": killed_by,
+        "seconds": round(sum(s["seconds"] for s in sessions), 1),
+        "imported": all(s["imported"] for s in sessions),
+        "sessions": [
+            {k: s[k] for k in ("session", "status", "exit_status", "seconds")} for s in sessions
+        ],
+    }
 
 
 def _header(args, selected: list[mutants.Mutant]) -> dict:
@@ -173,6 +208,7 @@ def _header(args, selected: list[mutants.Mutant]) -> dict:
             "ids": [m.id for m in selected],
         },
         "sides": args.sides,
+        "data_sets": args.data_sets,
     }
 
 

@@ -151,6 +151,7 @@ def _args(root: Path, tmp_path: Path, **given) -> SimpleNamespace:
         "sides": list(mutation_report.SIDES),
         "tests": str(root / "tests" / "regression"),
         "workers": 0,
+        "data_sets": ["mirisim"],
         "cache_dir": root / ".cache" / "mb",
         "timeout": 900.0,
         "no_clean": True,
@@ -171,7 +172,7 @@ def test_harness_kills_a_killable_mutant_and_spares_an_equivalent(request, tmp_p
     got = {r["id"]: (r["suite"]["status"], r["jwst"]["status"]) for r in report["mutants"]}
     assert got == {KILLABLE: ("killed", "killed"), EQUIVALENT: ("survived", "survived")}, report
     first = report["mutants"][0]
-    assert first["suite"]["killed_by"].startswith("tests/regression/"), first
+    assert first["suite"]["killed_by"].startswith("[mirisim] tests/regression/"), first
     assert "test_background.py::" in first["jwst"]["killed_by"], first
     assert all(r["suite"]["imported"] and r["jwst"]["imported"] for r in report["mutants"])
     assert report["mutants"][1]["equivalent"], report["mutants"][1]
@@ -253,17 +254,23 @@ def test_report_section_lists_rates_and_survivors():
 def test_served_mutant_enters_the_software_fingerprint(tmp_path, monkeypatch):
     """A cache keyed on the software gets a new key per mutant (the hook's files are not in
     the installed tree that the fingerprint hashes)."""
-    from miri_background.pipeline import software
+    from miri_background import software
+    from miri_background.pipeline import scenarios
 
     (m,) = mutants.select(only=[KILLABLE])
     extra = mutant_import.prepare(tmp_path / "hook", {m.module: m.source()})
     monkeypatch.setenv(mutant_import.MUTANT_ENV, extra[mutant_import.MUTANT_ENV])
-    software.software_fingerprint.cache_clear()
+    keys = (software.software_fingerprint, scenarios.code_fingerprint)
+    for key in keys:
+        key.cache_clear()
     try:
-        served = software.software_fingerprint()
+        served = [key() for key in keys]
         monkeypatch.delenv(mutant_import.MUTANT_ENV)
-        software.software_fingerprint.cache_clear()
-        plain = software.software_fingerprint()
+        for key in keys:
+            key.cache_clear()
+        plain = [key() for key in keys]
     finally:
-        software.software_fingerprint.cache_clear()
-    assert served == plain | {"jwst_overrides": extra[mutant_import.MUTANT_ENV]}
+        for key in keys:
+            key.cache_clear()
+    override = {"jwst_overrides": extra[mutant_import.MUTANT_ENV]}
+    assert served == [p | override for p in plain]
