@@ -274,3 +274,25 @@ def test_served_mutant_enters_the_software_fingerprint(tmp_path, monkeypatch):
             key.cache_clear()
     override = {"jwst_overrides": extra[mutant_import.MUTANT_ENV]}
     assert served == [p | override for p in plain]
+
+
+def test_suite_side_is_killed_by_its_first_failing_data_set():
+    def session(label, status, killed_by=None):
+        return {
+            "session": label,
+            "status": status,
+            "killed_by": killed_by,
+            "timeout": False,
+            "exit_status": 0 if status == "survived" else 1,
+            "seconds": 10.0,
+            "imported": True,
+            "log_tail": "",
+        }
+
+    combined = mutation._combine(
+        [session("mirisim", "survived"), session("flight", "killed", "tests/regression/t.py::x")]
+    )
+    assert combined["status"] == "killed" and combined["seconds"] == 20.0, combined
+    assert combined["killed_by"] == "[flight] tests/regression/t.py::x", combined
+    assert [s["session"] for s in combined["sessions"]] == ["mirisim", "flight"]
+    assert mutation._combine([session("jwst", "survived")])["status"] == "survived"
