@@ -127,7 +127,8 @@ def run_side(command: list[str], cwd: Path, env: dict, junit: Path, timeout: flo
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
     seconds = round(time.perf_counter() - t0, 1)
-    failed = failures(read_junit(junit)) if junit.is_file() else []
+    outcomes = read_junit(junit) if junit.is_file() else {}
+    failed = failures(outcomes)
     first = failed[0] if failed else None
     if code is None:
         status, first = KILLED, f"timeout after {timeout:.0f} s"
@@ -141,6 +142,7 @@ def run_side(command: list[str], cwd: Path, env: dict, junit: Path, timeout: flo
     return {
         "status": status,
         "killed_by": first if status == KILLED else None,
+        "message": outcomes[first].message if first in outcomes else "",
         "timeout": code is None,
         "exit_status": code,
         "seconds": seconds,
