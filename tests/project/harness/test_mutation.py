@@ -251,29 +251,25 @@ def test_report_section_lists_rates_and_survivors():
     assert ids[1] in page and ids[0] not in page, page
 
 
-def test_served_mutant_enters_the_software_fingerprint(tmp_path, monkeypatch):
-    """A cache keyed on the software gets a new key per mutant (the hook's files are not in
-    the installed tree that the fingerprint hashes)."""
+def test_served_mutant_enters_every_key_on_jwst_source(tmp_path, monkeypatch):
+    """The cache keys on jwst's code (background and detector1 products, scenario runs) get
+    the served mutant's sha256: the hook's file is in no installed tree or trace."""
     from miri_background import software
-    from miri_background.pipeline import scenarios
+    from miri_background.pipeline import background, scenarios
 
     (m,) = mutants.select(only=[KILLABLE])
     extra = mutant_import.prepare(tmp_path / "hook", {m.module: m.source()})
-    monkeypatch.setenv(mutant_import.MUTANT_ENV, extra[mutant_import.MUTANT_ENV])
-    keys = (software.software_fingerprint, scenarios.code_fingerprint)
-    for key in keys:
-        key.cache_clear()
-    try:
-        served = [key() for key in keys]
-        monkeypatch.delenv(mutant_import.MUTANT_ENV)
-        for key in keys:
-            key.cache_clear()
-        plain = [key() for key in keys]
-    finally:
-        for key in keys:
-            key.cache_clear()
     override = {"jwst_overrides": extra[mutant_import.MUTANT_ENV]}
-    assert served == [p | override for p in plain]
+    assert software.served_overrides() == {}
+    monkeypatch.setenv(mutant_import.MUTANT_ENV, extra[mutant_import.MUTANT_ENV])
+    assert software.served_overrides() == override
+    scenarios.code_fingerprint.cache_clear()
+    try:
+        assert scenarios.code_fingerprint()["jwst_overrides"] == override["jwst_overrides"]
+    finally:
+        scenarios.code_fingerprint.cache_clear()
+    source = Path(background.__file__).read_text() + Path(scenarios.__file__).read_text()
+    assert source.count("served_overrides()") >= 2
 
 
 def test_suite_side_is_killed_by_its_first_failing_data_set():
