@@ -15,9 +15,8 @@ installed package, so killing the harness (or pytest) at any moment leaves it as
 ``loaded.log`` proves that the mutant, not the original, was imported. A ``sitecustomize``
 that the environment already had is run after the finder is installed.
 
-``MUTANT_ENV`` carries the sha256 of the served sources into the run, so a cache keyed on
-the software (``software.software_fingerprint``) never serves a product of
-another mutant.
+``MUTANT_ENV`` carries the sha256 of the served sources into the run: every cache key on
+jwst's code adds it (``software.served_overrides``), so no mutant reuses another's product.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ any other exit status or when the mutated module was never imported. A clean pas
 serves the unmutated sources through the same hook: every session must pass, and its
 durations set the default timeout (3 x + 60 s). The report is rewritten atomically after
 every mutant (``complete`` false until the end), so an interrupted run leaves what it
-measured. Cached products keyed on jwst's source (``software.software_fingerprint``, the
-scenarios' ``code_fingerprint``) get each mutant's own key (`mutant_import.MUTANT_ENV`).
+measured. Cached products keyed on jwst's code (background and detector1 traces, the
+scenarios' ``code_fingerprint``) get each mutant's own key (``software.served_overrides``).
 """
 
 from __future__ import annotations
