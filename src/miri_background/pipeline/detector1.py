@@ -19,7 +19,7 @@ from miri_background.observation.notebook import DETECTOR1_STEPS
 from miri_background.pipeline import code_trace
 from miri_background.pipeline.jwst_env import call_options, call_pipeline, crds_for, jwst_log_to
 from miri_background.pipeline.records import Detector1Products
-from miri_background.software import interpreter, references_digest
+from miri_background.software import interpreter, references_digest, served_overrides
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def detector1_key_parts(inputs: Inputs, name: str) -> dict:
         "references": references_digest(inputs),
         "software": "traced sources (package-relative)",
         "python": interpreter(),
-    }
+    } | served_overrides()  # a mutant served from a copy: no trace of the tree sees it
 
 
 def _detector1_one(name: str, inputs: Inputs, cache_root: Path, use_cache: bool, logs: Path):

@@ -34,7 +34,7 @@ from miri_background.inputs import scenarios as scenario_data
 from miri_background.observation.notebook import IMAGE2_SKIPPED
 from miri_background.observation.scenarios import MAXITERS, Scenario
 from miri_background.pipeline.jwst_env import call_guarded, call_options, gc_frozen, jwst_log_to
-from miri_background.software import package_digest
+from miri_background.software import package_digest, served_overrides
 
 CODE_PATHS = (
     "jwst.background",
@@ -79,12 +79,12 @@ class ScenarioRun:
 @cache
 def code_fingerprint() -> dict[str, str]:
     """sha256 of the installed source of `CODE_PATHS`, and the astropy / numpy versions
-    (astropy's sigma_clip does the clipping)."""
+    (astropy's sigma_clip does the clipping); plus `software.served_overrides` (a mutant)."""
     result = {}
     for name in CODE_PATHS:
         spec = find_spec(name)
         result[name] = package_digest(Path(next(iter(spec.submodule_search_locations))))
-    return result | {p: version(p) for p in ("astropy", "numpy")}
+    return result | {p: version(p) for p in ("astropy", "numpy")} | served_overrides()
 
 
 def fault_digests() -> list[str]:

@@ -40,7 +40,8 @@ def _section(key: str, title: str, body: str) -> str:
 
 
 def html_sections(summary: dict, groups: dict, figures: dict) -> list[str]:
-    """The page's sections in order: run, images, tables, histograms, tests, release matrix."""
+    """The page's sections in order: run, images, tables, histograms, tests, release matrix,
+    mutation testing."""
     sections = [_section("run", "Run", _run_body(summary))]
     if "products_missing" in summary:
         note = f"<p class='missing'>No images or tables: {_e(summary['products_missing'])}</p>"
@@ -56,6 +57,8 @@ def html_sections(summary: dict, groups: dict, figures: dict) -> list[str]:
         sections.append(scenario_section(summary["scenarios"]))
     if "matrix" in summary:
         sections.append(matrix_section(summary["matrix"]))
+    if "mutation" in summary:
+        sections.append(mutation_section(summary["mutation"]))
     return sections
 
 
@@ -78,6 +81,35 @@ def scenario_section(rows: list[dict]) -> str:
         "the figures above show (combined - rule) for the defect cases.",
     )
     return _section("scenarios", "Scenarios", body)
+
+
+def mutation_section(m: dict) -> str:
+    """``make mutation``: kill rates of the suite and of jwst's unit tests, overall and per
+    region (score = killed / (mutants - equivalent)), and the suite's survivors."""
+    s = m["summary"]
+    sides = [side for side in ("suite", "jwst") if side in s]
+    if not sides:
+        return _section("mutation", "Mutation testing", "<p>No mutant run.</p>")
+
+    def cell(rate: dict) -> str:
+        return f"{rate['killed']}/{rate['mutants'] - rate['equivalent']} ({rate['score']})"
+
+    rows = [["overall", s[sides[0]]["overall"]["mutants"], s[sides[0]]["overall"]["equivalent"]]]
+    rows[0] += [cell(s[side]["overall"]) for side in sides]
+    for region, rate in s[sides[0]]["per_region"].items():
+        rows.append([region, rate["mutants"], rate["equivalent"]])
+        rows[-1] += [cell(s[side]["per_region"][region]) for side in sides]
+    caption = (
+        f"cosmic-ray {m['cosmic_ray']} on jwst {m['jwst']['version']}: {s['mutants_run']} "
+        f"mutants, median {s['median_seconds_per_mutant']} s each; killed / scored (score)"
+    )
+    header = ["region", "mutants", "equivalent", *(f"{side} killed" for side in sides)]
+    body = _table(header, rows, caption)
+    survivors = [
+        [side, v["id"], v["region"], v["diff"]] for side in sides for v in s[side]["survivors"]
+    ]
+    body += _table(["side", "survivor", "region", "diff"], survivors, "Survivors")
+    return _section("mutation", "Mutation testing", body)
 
 
 def matrix_section(rows: list[dict]) -> str:

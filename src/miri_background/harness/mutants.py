@@ -1,0 +1,222 @@
+"""The mutants of jwst's imaging background code, enumerated with cosmic-ray's operators.
+
+Targets are the installed ``jwst/background/background_sub.py`` and ``background_step.py``
+(read, never written). Every cosmic-ray core operator that takes no argument is applied at
+every position it reports (``cosmic_ray.commands.init._all_work_items``, the enumeration of
+``cosmic-ray init``); a mutant's source is ``cosmic_ray.mutating.mutate_code`` of the
+original text, in memory.
+
+Scope. ``background_step.py`` also dispatches WFSS and SOSS exposures (out of scope here):
+the bodies of the ``if`` statements whose test names a WFSS or SOSS exposure type are
+dropped (jwst 3.0.0: lines 70-113 and 115-138 of ``process``, 247-259 of
+``_asn_get_data``). The imaging path kept is the rest: the class attributes and spec
+(25-45), ``process`` up to the dispatch (66-69), the two dispatch tests (69, 114), the
+imaging ``else`` branch (140-201) and ``_asn_get_data`` outside its WFSS block.
+
+Regions (for the per-region kill rates) come from the enclosing definition, found with the
+``ast`` module: ``ImageSubsetArray`` -> subarray placement; ``background_sub`` ->
+subtraction; ``average_background`` -> 2-D combination; ``background_step.py`` -> step
+parameters. Code that runs only for 3-D (rateints) inputs is the 3-D branch wherever it
+sits: the bodies of ``if bkg_dim == 3`` / ``if self.im_dim == 3`` and the ``else`` of
+``if self.im_dim == 2`` (the tests themselves stay in their region: they run for 2-D too).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import hashlib
+import random
+from dataclasses import dataclass
+from functools import cache
+from importlib.util import find_spec
+from pathlib import Path
+
+from cosmic_ray.commands.init import _all_work_items
+from cosmic_ray.mutating import mutate_code
+from cosmic_ray.plugins import get_operator
+
+PACKAGE = "jwst.background"
+FILES = ("background_sub.py", "background_step.py")
+OUT_OF_SCOPE = ("WFSS", "SOSS")
+"""Exposure types whose branches of background_step.py are not the imaging path."""
+SUBARRAY, COMBINE_2D, BRANCH_3D, SUBTRACT, STEP = (
+    "subarray placement",
+    "2-D combination",
+    "3-D branch",
+    "subtraction",
+    "step parameters",
+)
+REGIONS = (SUBARRAY, COMBINE_2D, BRANCH_3D, SUBTRACT, STEP, "module level")
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One cosmic-ray mutation of one file.
+
+    Attributes
+    ----------
+    id : str
+        ``<file>:<operator>:<occurrence>``, e.g. ``background_sub.py:core/NumberReplacer:76``
+        (stable for a given file content).
+    file, module : str
+        File name in ``jwst/background`` and its module (``jwst.background.background_sub``).
+    operator : str
+        cosmic-ray operator name.
+    occurrence : int
+        Index among that operator's positions in the file (cosmic-ray's occurrence).
+    line : int
+        1-based line of the mutated position.
+    region : str
+        One of `REGIONS`.
+    diff : str
+        One line: ``L<line>: <old> -> <new>`` (stripped source lines).
+    """
+
+    id: str
+    file: str
+    module: str
+    operator: str
+    occurrence: int
+    line: int
+    region: str
+    diff: str
+
+    def source(self) -> str:
+        """The mutated module's full source text."""
+        operator = get_operator(self.operator)()
+        mutated = mutate_code(original_source(self.file), operator, self.occurrence)
+        if mutated is None:
+            raise ValueError(f"{self.id}: cosmic-ray applied no mutation (source changed?)")
+        return mutated
+
+
+def jwst_background_dir() -> Path:
+    """Directory of the installed (possibly editable) ``jwst.background`` package."""
+    spec = find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError(f"{PACKAGE} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+@cache
+def original_source(file: str) -> str:
+    """Text of the installed ``jwst/background/<file>``."""
+    return (jwst_background_dir() / file).read_text(encoding="utf-8")
+
+
+def file_sha256(file: str) -> str:
+    """sha256 of the installed ``jwst/background/<file>``."""
+    return hashlib.sha256(original_source(file).encode("utf-8")).hexdigest()
+
+
+def _body_lines(node: ast.If) -> range:
+    return range(node.body[0].lineno, node.body[-1].end_lineno + 1)
+
+
+def line_regions(file: str) -> tuple[dict[int, str], set[int]]:
+    """(line -> region, lines out of scope) of ``file``, from its syntax tree."""
+    tree = ast.parse(original_source(file))
+    regions: dict[int, str] = {}
+    skipped: set[int] = set()
+    if file == "background_step.py":
+        regions = dict.fromkeys(range(1, len(original_source(file).splitlines()) + 1), STEP)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and any(k in ast.unparse(node.test) for k in OUT_OF_SCOPE):
+                skipped.update(_body_lines(node))
+        return regions, skipped
+    names = {"ImageSubsetArray": SUBARRAY, "background_sub": SUBTRACT}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef) and (
+            node.name in names or node.name == "average_background"
+        ):
+            span = range(node.lineno, node.end_lineno + 1)
+            regions.update(dict.fromkeys(span, names.get(node.name, COMBINE_2D)))
+            for sub in ast.walk(node):
+                if not isinstance(sub, ast.If):
+                    continue
+                test = ast.unparse(sub.test)
+                if test in ("bkg_dim == 3", "self.im_dim == 3"):
+                    regions.update(dict.fromkeys(_body_lines(sub), BRANCH_3D))
+                elif test == "self.im_dim == 2" and sub.orelse:
+                    span = range(sub.orelse[0].lineno, sub.orelse[-1].end_lineno + 1)
+                    regions.update(dict.fromkeys(span, BRANCH_3D))
+    return regions, skipped
+
+
+def one_line_diff(original: str, mutated: str) -> str:
+    """``L<n>: <old lines> -> <new lines>`` for the first changed block, stripped."""
+    a, b = original.splitlines(), mutated.splitlines()
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag != "equal":
+            old = " / ".join(s.strip() for s in a[i1:i2]) or "(nothing)"
+            new = " / ".join(s.strip() for s in b[j1:j2]) or "(deleted)"
+            return f"L{i1 + 1}: {old} -> {new}"
+    return "(no change)"
+
+
+@cache
+def all_mutants(file: str) -> tuple[Mutant, ...]:
+    """Every in-scope mutant of ``file``, in cosmic-ray's order (operator, occurrence)."""
+    path = jwst_background_dir() / file
+    regions, skipped = line_regions(file)
+    module = f"{PACKAGE}.{path.stem}"
+    found = []
+    for item in _all_work_items([path], {}):
+        spec = item.mutations[0]
+        line = spec.start_pos[0]
+        if line in skipped:
+            continue
+        operator = get_operator(spec.operator_name)()
+        mutated = mutate_code(original_source(file), operator, spec.occurrence)
+        found.append(
+            Mutant(
+                id=f"{file}:{spec.operator_name}:{spec.occurrence}",
+                file=file,
+                module=module,
+                operator=spec.operator_name,
+                occurrence=spec.occurrence,
+                line=line,
+                region=regions.get(line, "module level"),
+                diff=one_line_diff(original_source(file), mutated),
+            )
+        )
+    return tuple(found)
+
+
+def enumerate_counts() -> dict[str, dict[str, int]]:
+    """Per file: mutants cosmic-ray makes, and those on the imaging path (kept)."""
+    out = {}
+    for file in FILES:
+        total = sum(1 for _ in _all_work_items([jwst_background_dir() / file], {}))
+        out[file] = {"cosmic_ray": total, "imaging_path": len(all_mutants(file))}
+    return out
+
+
+def select(
+    *,
+    sample: int | None = None,
+    seed: int = 0,
+    shard: tuple[int, int] = (1, 1),
+    only: list[str] | None = None,
+) -> list[Mutant]:
+    """The mutants to run: all, ``only`` these ids, or a deterministic sample; one shard.
+
+    ``sample`` N draws ``random.Random(seed).sample`` of the full list (then kept in list
+    order), so the same (N, seed) gives the same mutants on every machine. Shard ``(i, n)``
+    (1-based) keeps every n-th mutant from the i-th: the shards partition the selection.
+    """
+    mutants = [m for file in FILES for m in all_mutants(file)]
+    if only:
+        by_id = {m.id: m for m in mutants}
+        unknown = [i for i in only if i not in by_id]
+        if unknown:
+            raise ValueError(f"unknown mutant id(s) {unknown}; e.g. {mutants[0].id}")
+        mutants = [by_id[i] for i in only]
+    elif sample is not None and sample < len(mutants):
+        chosen = set(random.Random(seed).sample(range(len(mutants)), sample))
+        mutants = [m for i, m in enumerate(mutants) if i in chosen]
+    index, count = shard
+    if not 1 <= index <= count:
+        raise ValueError(f"--shard {index}/{count}: need 1 <= i <= N")
+    return mutants[index - 1 :: count]

@@ -1,0 +1,294 @@
+"""Mutation harness: enumeration, scope and regions, sampling and shards, the import hook
+(never touching the installed jwst, even under kill -9), kill rates, and two real mutants."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from miri_background.harness import mutant_import, mutants, mutation, mutation_report
+
+KILLABLE = "background_sub.py:core/NumberReplacer:76"
+"""L306 ``mdata.mean(axis=0)`` -> ``axis= 1``: the combined background has the wrong shape."""
+EQUIVALENT = "background_sub.py:core/ReplaceComparisonOperator_Eq_NotEq:3"
+"""L48, the NIRCam-only 2048 x 2048 default: never runs for MIRI (equivalents file)."""
+
+
+def _tree_sha256(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def jwst_300():
+    """Skip unless the installed background files are jwst 3.0.0's (line numbers, counts)."""
+    _, notes = mutation_report.equivalents()
+    if notes:
+        pytest.skip(f"not jwst 3.0.0's background files: {notes}")
+
+
+def test_counts_and_imaging_scope(jwst_300):
+    counts = mutants.enumerate_counts()
+    assert counts["background_sub.py"] == {"cosmic_ray": 458, "imaging_path": 458}, counts
+    step = mutants.all_mutants("background_step.py")
+    assert counts["background_step.py"]["imaging_path"] == len(step) < 127, counts
+    source = mutants.original_source("background_step.py").splitlines()
+    for m in step:
+        assert "subtract_wfss_bkg" not in source[m.line - 1], m
+        assert "soss_bkg_percentile" not in source[m.line - 1], m
+    lines = {m.line for m in step}
+    wfss_soss = {*range(70, 114), *range(115, 139), *range(247, 260)}
+    assert {69, 114} <= lines and not lines & wfss_soss, sorted(lines)
+
+
+def test_regions_follow_the_definitions(jwst_300):
+    by_line = {m.line: m.region for m in mutants.all_mutants("background_sub.py")}
+    assert by_line[40] == mutants.SUBARRAY  # ImageSubsetArray.__init__
+    assert by_line[285] == mutants.BRANCH_3D  # sigma_clip along integrations
+    assert by_line[306] == mutants.COMBINE_2D  # mean of the clipped backgrounds
+    assert set(by_line.values()) <= set(mutants.REGIONS)
+
+
+def test_sample_is_deterministic_and_shards_partition_it():
+    first = [m.id for m in mutants.select(sample=12, seed=3)]
+    assert first == [m.id for m in mutants.select(sample=12, seed=3)]
+    assert first != [m.id for m in mutants.select(sample=12, seed=4)]
+    shards = [[m.id for m in mutants.select(sample=12, seed=3, shard=(i, 3))] for i in (1, 2, 3)]
+    assert sorted(sum(shards, [])) == sorted(first) and all(shards)
+    with pytest.raises(ValueError, match="unknown mutant id"):
+        mutants.select(only=["background_sub.py:core/Nothing:0"])
+    with pytest.raises(ValueError, match="need 1 <= i <= N"):
+        mutants.select(shard=(4, 3))
+
+
+def test_one_line_diff_and_source(jwst_300):
+    (m,) = mutants.select(only=[KILLABLE])
+    assert m.diff == (
+        "L306: avg_bkg.data = mdata.mean(axis=0).data -> avg_bkg.data = mdata.mean(axis= 1).data"
+    )
+    assert "mean(axis= 1)" in m.source() and "mean(axis= 1)" not in mutants.original_source(m.file)
+
+
+def test_equivalents_are_reasoned_and_in_range(jwst_300):
+    found, _ = mutation_report.equivalents()
+    assert EQUIVALENT in found and KILLABLE not in found
+    assert all(len(reason) > 30 for reason in found.values())
+    every = {m.id for f in mutants.FILES for m in mutants.all_mutants(f)}
+    assert set(found) <= every, set(found) - every
+
+
+def test_hook_serves_the_mutant_and_leaves_jwst_alone(tmp_path):
+    """A fresh process imports the mutant from the copy; the rest of jwst is the installed one."""
+    installed = mutants.jwst_background_dir()
+    before = _tree_sha256(installed)
+    (m,) = mutants.select(only=[KILLABLE])
+    env = {**os.environ, **mutant_import.prepare(tmp_path / "hook", {m.module: m.source()})}
+    probe = (
+        "import inspect, jwst.background.background_step as s, jwst.background.background_sub as b;"
+        "print(b.__file__); print(s.__file__); print('axis= 1' in inspect.getsource(b))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == [
+        str(tmp_path / "hook" / "served" / "jwst_background_background_sub.py"),
+        str(installed / "background_step.py"),
+        "True",
+    ], out
+    assert len(mutant_import.loaded(tmp_path / "hook")) == 1
+    assert _tree_sha256(installed) == before
+
+
+def _record(mid: str, suite: str, jwst: str, equivalent: str | None = None) -> dict:
+    (m,) = mutants.select(only=[mid])
+    record = {"id": m.id, "file": m.file, "region": m.region, "diff": m.diff, "seconds": 4.0}
+    for side, status in (("suite", suite), ("jwst", jwst)):
+        record[side] = {"status": status, "timeout": False, "seconds": 2.0}
+    return record | {"equivalent": equivalent}
+
+
+def test_score_is_killed_over_non_equivalent():
+    ids = [m.id for m in mutants.all_mutants("background_sub.py")[:3]]
+    records = [
+        _record(ids[0], "killed", "survived"),
+        _record(ids[1], "survived", "survived"),
+        _record(EQUIVALENT, "survived", "survived", equivalent="NIRCam"),
+    ]
+    s = mutation_report.summarize(records)
+    expected = {"mutants": 3, "equivalent": 1, "killed": 1, "timeouts": 0, "survived": 1}
+    assert s["suite"]["overall"] == expected | {"errors": 0, "score": 0.5}, s["suite"]["overall"]
+    assert [v["id"] for v in s["suite"]["survivors"]] == [ids[1]]
+    assert s["jwst"]["overall"]["score"] == 0.0
+    shard = {"jwst": {"sha256": {}}, "selection": {}, "clean": {}, "complete": True, "seconds": 1.0}
+    merged = mutation_report.merge(
+        [shard | {"mutants": records[:2]}, shard | {"mutants": records[1:]}]
+    )
+    assert [r["id"] for r in merged["mutants"]] == [ids[0], ids[1], EQUIVALENT]
+    assert merged["summary"]["suite"]["overall"]["score"] == 0.5
+
+
+def _args(root: Path, tmp_path: Path, **given) -> SimpleNamespace:
+    """The harness's arguments: no clean pass, the suite in one process (-n 0), the
+    project's cache (where ``make test``'s regression run keeps its simulation)."""
+    defaults = {
+        "out": tmp_path / "mutation.json",
+        "mutants": None,
+        "seed": 0,
+        "shard": (1, 1),
+        "only": None,
+        "sides": list(mutation_report.SIDES),
+        "tests": str(root / "tests" / "regression"),
+        "workers": 0,
+        "data_sets": ["mirisim"],
+        "cache_dir": root / ".cache" / "mb",
+        "timeout": 900.0,
+        "no_clean": True,
+        "list": False,
+        "merge": None,
+    }
+    return SimpleNamespace(**(defaults | given))
+
+
+@pytest.mark.slow
+def test_harness_kills_a_killable_mutant_and_spares_an_equivalent(request, tmp_path, jwst_300):
+    """Both sides, two real mutants: L306 axis=1 killed by each side; the NIRCam-only L48
+    mutant survives both (so the suite does not fail on a change MIRI cannot see)."""
+    root = Path(request.config.rootpath)
+    args = _args(root, tmp_path, only=[KILLABLE, EQUIVALENT])
+    assert mutation.run(args) == 0
+    report = json.loads(args.out.read_text())
+    got = {r["id"]: (r["suite"]["status"], r["jwst"]["status"]) for r in report["mutants"]}
+    assert got == {KILLABLE: ("killed", "killed"), EQUIVALENT: ("survived", "survived")}, report
+    first = report["mutants"][0]
+    assert first["suite"]["killed_by"].startswith("[mirisim] tests/regression/"), first
+    assert "test_background.py::" in first["jwst"]["killed_by"], first
+    assert all(r["suite"]["imported"] and r["jwst"]["imported"] for r in report["mutants"])
+    assert report["mutants"][1]["equivalent"], report["mutants"][1]
+    assert report["summary"]["suite"]["overall"]["score"] == 1.0 and report["complete"]
+
+
+@pytest.mark.slow
+def test_kill_9_mid_mutant_leaves_the_installed_jwst_byte_identical(request, tmp_path, jwst_300):
+    """kill -9 of the harness while a mutant is imported and its tests run: every file
+    under the installed jwst/background keeps its sha256, and no file appears."""
+    root = Path(request.config.rootpath)
+    installed = mutants.jwst_background_dir()
+    before = _tree_sha256(installed)
+    command = [sys.executable, "-m", "miri_background", "mutation", "--only", KILLABLE]
+    command += ["--sides", "jwst", "--no-clean", "--cache-dir", str(root / ".cache" / "mb")]
+    command += ["--out", str(tmp_path / "mutation.json")]
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    harness = subprocess.Popen(command, env=env, cwd=root, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not list(tmp_path.glob("mb-mutation-*/mutant-*/hook/loaded.log")):
+        assert harness.poll() is None, "the harness ended before the mutant was imported"
+        assert time.monotonic() < deadline, "the mutant was not imported within 300 s"
+        time.sleep(0.2)
+    harness.send_signal(signal.SIGKILL)
+    harness.wait()
+    _kill_children_of_this_test(tmp_path)
+    assert _tree_sha256(installed) == before
+
+
+def _kill_children_of_this_test(tmp_path: Path) -> None:
+    """SIGKILL the pytest session the killed harness left behind (its own process group,
+    found by its JUnit path under ``tmp_path``)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if proc.name.isdigit() and str(tmp_path) in cmdline and "pytest" in cmdline:
+            os.kill(int(proc.name), signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    ("code", "timeout", "status", "killed_by"),
+    [
+        ("raise SystemExit(0)", 60, "survived", None),
+        (
+            "raise SystemExit(1)",
+            60,
+            "killed",
+            "pytest exit 1 (no test failed: collection/internal)",
+        ),
+        ("raise SystemExit(4)", 60, "error", None),
+        ("import time; time.sleep(60)", 1, "killed", "timeout after 1 s"),
+    ],
+    ids=["pass", "fail", "usage-error", "timeout"],
+)
+def test_side_status_from_exit_status_and_timeout(tmp_path, code, timeout, status, killed_by):
+    """Exit 0 survives, 1-3 kill, others are harness errors; a timeout kills (and says so)."""
+    command = [sys.executable, "-c", code]
+    result = mutation.run_side(command, tmp_path, dict(os.environ), tmp_path / "s.xml", timeout)
+    assert (result["status"], result["killed_by"]) == (status, killed_by), result
+    assert result["timeout"] == (timeout == 1)
+    assert result["seconds"] < 30, result
+
+
+def test_report_section_lists_rates_and_survivors():
+    from miri_background.report.html import mutation_section
+
+    ids = [m.id for m in mutants.all_mutants("background_sub.py")[:2]]
+    records = [_record(ids[0], "killed", "killed"), _record(ids[1], "survived", "killed")]
+    summary = mutation_report.summarize(records)
+    page = mutation_section(
+        {"cosmic_ray": "8.7.0", "jwst": {"version": "3.0.0"}, "summary": summary}
+    )
+    assert "1/2 (0.5)" in page and "2/2 (1.0)" in page, page
+    assert ids[1] in page and ids[0] not in page, page
+
+
+def test_served_mutant_enters_every_key_on_jwst_source(tmp_path, monkeypatch):
+    """The cache keys on jwst's code (background and detector1 products, scenario runs) get
+    the served mutant's sha256: the hook's file is in no installed tree or trace."""
+    from miri_background import software
+    from miri_background.pipeline import background, scenarios
+
+    (m,) = mutants.select(only=[KILLABLE])
+    extra = mutant_import.prepare(tmp_path / "hook", {m.module: m.source()})
+    override = {"jwst_overrides": extra[mutant_import.MUTANT_ENV]}
+    assert software.served_overrides() == {}
+    monkeypatch.setenv(mutant_import.MUTANT_ENV, extra[mutant_import.MUTANT_ENV])
+    assert software.served_overrides() == override
+    scenarios.code_fingerprint.cache_clear()
+    try:
+        assert scenarios.code_fingerprint()["jwst_overrides"] == override["jwst_overrides"]
+    finally:
+        scenarios.code_fingerprint.cache_clear()
+    source = Path(background.__file__).read_text() + Path(scenarios.__file__).read_text()
+    assert source.count("served_overrides()") >= 2
+
+
+def test_suite_side_is_killed_by_its_first_failing_data_set():
+    def session(label, status, killed_by=None):
+        return {
+            "session": label,
+            "status": status,
+            "killed_by": killed_by,
+            "timeout": False,
+            "exit_status": 0 if status == "survived" else 1,
+            "seconds": 10.0,
+            "imported": True,
+            "log_tail": "",
+        }
+
+    combined = mutation._combine(
+        [session("mirisim", "survived"), session("flight", "killed", "tests/regression/t.py::x")]
+    )
+    assert combined["status"] == "killed" and combined["seconds"] == 20.0, combined
+    assert combined["killed_by"] == "[flight] tests/regression/t.py::x", combined
+    assert [s["session"] for s in combined["sessions"]] == ["mirisim", "flight"]
+    assert mutation._combine([session("jwst", "survived")])["status"] == "survived"
