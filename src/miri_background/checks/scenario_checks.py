@@ -148,8 +148,8 @@ ERR_RULE_3D = (
 
 def borderline(case: CaseProducts) -> np.ndarray:
     """``(ny, nx)`` bool: pixels whose combined data and ERR differ from the rule at
-    ``sigma`` but equal it (2 float32 ulps) with the threshold moved by the relative
-    `scenario_oracle.CLIP_MARGIN`: a value that sits on the threshold, kept by one
+    ``sigma`` but equal it (2 float32 ulps) with the threshold moved by
+    `scenario_oracle.threshold_margin`: a value that sits on the threshold, kept by one
     arithmetic and clipped by the other (rule 3)."""
     combined, expected = case.combined, case.expected
 
@@ -161,11 +161,10 @@ def borderline(case: CaseProducts) -> np.ndarray:
     off = ~(close(data, expected.data) & close(err, expected.err))
     if not off.any():
         return result
-    ys, xs = np.nonzero(off)
-    agrees = np.zeros(ys.size, bool)
-    for alt in scenario_oracle.either_side(list(case.placed), case.run.sigma, MAXITERS, ys, xs):
-        agrees |= close(data[ys, xs], alt.data[:, 0]) & close(err[ys, xs], alt.err[:, 0])
-    result[ys[agrees], xs[agrees]] = True
+    for y, x in zip(*np.nonzero(off), strict=True):
+        for alt in scenario_oracle.either_side(list(case.placed), case.run.sigma, MAXITERS, y, x):
+            if close(data[y, x], alt.data[0, 0]) and close(err[y, x], alt.err[0, 0]):
+                result[y, x] = True
     return result
 
 

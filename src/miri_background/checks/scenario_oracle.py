@@ -17,7 +17,7 @@ Written from the background step's documentation (and, where it says nothing, fr
    ``combined = mean(v_i kept)``, ``ERR = sqrt(sum(e_i**2 kept)) / n_kept``;
    ``DQ = OR`` of every background's placed DQ over all integrations (clipped or not).
    *3.0.0*: where no value is kept, combined = 0 and ERR = 0 (`Expected.nkept` = 0 there).
-   A value within `CLIP_MARGIN` of the threshold may be kept or clipped: the rule is
+   A value within `threshold_margin` of the threshold may be kept or clipped: the rule is
    evaluated in float64, jwst in float32, so either decision is the rule (`either_side`).
 4. Subtraction: ``bsub[k] = science[k] - combined`` for every integration k (float32, as
    the files store them); ``bsub DQ = science DQ | combined DQ``; the science ERR and
@@ -35,11 +35,21 @@ from astropy.utils.exceptions import AstropyUserWarning
 
 from miri_background.observation.scenarios import Subarray
 
-CLIP_MARGIN = 1e-5
-"""Relative margin of the clipping threshold, ``|v - median| / std = sigma (1 +- m)``,
-inside which float32 arithmetic (jwst) and float64 (this rule) may decide either way:
-float32's relative precision is 6e-8, and the median, std and per-file means it feeds
-through carry a few hundred such roundings at most."""
+FLOAT32_EPS = float(np.finfo(np.float32).eps)
+ROUNDINGS = 8
+"""Roundings a value's z = (v - median) / std goes through in float32 (per-file mean,
+median, mean and square of the std): each moves the values by up to ``eps |v|``."""
+
+
+def threshold_margin(values: np.ndarray) -> float:
+    """Half-width in z of the band around the clipping threshold where float32 (jwst) and
+    float64 (this rule) may decide differently: ``ROUNDINGS eps32 max|v| / std(v)`` over the
+    finite values of one pixel (0 if they are all equal). The std of close values amplifies
+    the roundings: 3 values near 16 DN/s with std 0.02 give 7e-4 (measured: z = -1.99998 in
+    float64 is -2.00001 in float32)."""
+    v = values[np.isfinite(values)]
+    spread = float(np.std(v)) if v.size else 0.0
+    return ROUNDINGS * FLOAT32_EPS * float(np.max(np.abs(v))) / spread if spread > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -149,17 +159,18 @@ def combine(placed: list[Placed], sigma: float, maxiters: int | None) -> Expecte
 
 
 def either_side(
-    placed: list[Placed], sigma: float, maxiters: int | None, ys: np.ndarray, xs: np.ndarray
+    placed: list[Placed], sigma: float, maxiters: int | None, y: int, x: int
 ) -> tuple[Expected, Expected]:
-    """Rules 2 and 3 at pixels ``(ys, xs)`` only, with the threshold moved to
-    ``sigma (1 - CLIP_MARGIN)`` and ``sigma (1 + CLIP_MARGIN)``; each result's arrays have
-    shape ``(len(ys), 1)``."""
+    """Rules 2 and 3 at pixel ``(y, x)`` only, with the threshold moved down and up by
+    `threshold_margin` of the files' values there; each result's arrays have shape (1, 1)."""
     subset = [
-        Placed(p.data[:, ys, xs][..., None], p.var[:, ys, xs][..., None],
-               p.dq[:, ys, xs][..., None], p.covers[ys, xs][:, None])
+        Placed(p.data[:, y : y + 1, x : x + 1], p.var[:, y : y + 1, x : x + 1],
+               p.dq[:, y : y + 1, x : x + 1], p.covers[y : y + 1, x : x + 1])
         for p in placed
     ]  # fmt: skip
-    return tuple(combine(subset, sigma * (1 + s * CLIP_MARGIN), maxiters) for s in (-1, 1))
+    values = np.array([per_file(p, sigma, maxiters)[0][0, 0] for p in subset])
+    margin = threshold_margin(values)
+    return tuple(combine(subset, sigma + s * margin, maxiters) for s in (-1, 1))
 
 
 def subtract(science: np.ndarray, combined: np.ndarray) -> np.ndarray:

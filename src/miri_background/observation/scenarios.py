@@ -220,6 +220,23 @@ def all_scenarios() -> tuple[Scenario, ...]:
             tuple(Background(SMALL, k) for k in (2, 3, 5)),
             science_nints=2,
         ),
+        # the 3-D cut out of backgrounds whose own corner is not (1, 1): rows (SUB64 at row
+        # 779 in MASKLYOT from row 719) and columns (BRIGHTSKY at 457 from SUB256's 413);
+        # with FULL or equal backgrounds the cut's offsets are 0 and cannot be checked
+        Scenario(
+            "rateints-SUB64-in-MASKLYOT",
+            "rateints",
+            SMALL,
+            (Background("MASKLYOT", 2),) * 3,
+            science_nints=2,
+        ),
+        Scenario(
+            "rateints-BRIGHTSKY-with-SUB256",
+            "rateints",
+            "BRIGHTSKY",
+            (Background("SUB256", 2),) * 3,
+            science_nints=2,
+        ),
     ]
     counts = [
         Scenario(

@@ -4,6 +4,7 @@ background's own corner, the clipped mean, ERR and DQ, rateints, and the thresho
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from miri_background.checks import scenario_oracle as oracle
 from miri_background.observation.scenarios import Subarray
@@ -70,5 +71,14 @@ def test_either_side_moves_the_threshold_by_the_margin():
     it the outlier is clipped (mean 0), just above it kept (mean 0.25)."""
     placed = [_full(0.0), _full(0.0), _full(0.0), _full(1.0)]
     z_max = 4 / np.sqrt(3)
-    low, high = oracle.either_side(placed, z_max, 3, np.array([0]), np.array([0]))
+    low, high = oracle.either_side(placed, z_max, 3, 0, 0)
     assert low.data[0, 0] == 0.0 and high.data[0, 0] == 0.25, (low.data, high.data)
+
+
+def test_threshold_margin_grows_as_the_values_crowd():
+    """``8 eps32 max|v| / std``: 16 DN/s values 1 DN/s apart get a margin 50x smaller than
+    values 0.02 DN/s apart; equal values have none."""
+    wide, close = np.array([15.0, 16.0, 17.0]), np.array([15.98, 16.0, 16.02])
+    ratio = oracle.threshold_margin(close) / oracle.threshold_margin(wide)
+    assert ratio == pytest.approx(np.std(wide) / np.std(close) * 16.02 / 17.0, rel=1e-12)
+    assert oracle.threshold_margin(np.full(3, 16.0)) == 0.0
