@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 from pathlib import Path
 
 import pytest
@@ -40,14 +39,8 @@ def stall_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def server():
     """A running `FaultServer`; stalled responses are released at teardown."""
-    httpd = FaultServer()
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield httpd
-    httpd.stopping.set()
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with FaultServer().running() as httpd:
+        yield httpd
 
 
 @pytest.fixture
