@@ -168,6 +168,22 @@ def borderline(case: CaseProducts) -> np.ndarray:
     return result
 
 
+def placement_problem(case: CaseProducts, *, where: np.ndarray | None = None) -> str | None:
+    """The combined background's data against `PLACEMENT_RULE` (2 float32 ulps) where
+    ``where`` (default everywhere): None, or the failure message naming the first pixel."""
+    expected = case.expected
+    return mismatch(
+        case,
+        "combined background",
+        case.combined.data,
+        expected.data.astype(np.float32),
+        PLACEMENT_RULE,
+        rtol=FLOAT32_RTOL,
+        noise=expected.err,
+        where=where,
+    )
+
+
 def combination_problems(case: CaseProducts) -> list[str]:
     """The combined background's data, ERR (2 float32 ulps) and DQ (exact) against the rule,
     a value on the clipping threshold (`borderline`) taking either decision."""
@@ -177,16 +193,7 @@ def combination_problems(case: CaseProducts) -> list[str]:
     three_d = case.run.scenario.science_nints > 1
     decided = ~borderline(case)
     problems = [
-        mismatch(
-            case,
-            "combined background",
-            combined.data,
-            expected.data.astype(np.float32),
-            PLACEMENT_RULE,
-            rtol=FLOAT32_RTOL,
-            noise=expected.err,
-            where=decided,
-        ),
+        placement_problem(case, where=decided),
         mismatch(
             case,
             "combined ERR",

@@ -8,18 +8,16 @@ against that server: rate inputs, detector1 skipped, detection-based pixel sets.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from astropy.io import fits
+from tests.project.inputs.real.fault_server import directory_server
 
 from miri_background.files import file_sha256
 from miri_background.inputs import crds_local
@@ -88,14 +86,8 @@ def mirrors(standin, tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(mirrors):
     """http://127.0.0.1:<port> serving ``/bigdata`` and ``/box`` (stopped after the module)."""
-    root = mirrors["box"].parent
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with directory_server(mirrors["box"].parent).running() as httpd:
+        yield httpd.url
 
 
 TREE = {"env": "dev", "inputs_root": "jwst-pipeline"}

@@ -8,17 +8,15 @@ photutils detection (no catalog), and truth from the served FITS files.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
+from tests.project.inputs.real.fault_server import directory_server
 
 from miri_background.inputs import crds_local
 from miri_background.observation.notebook import READNOISE_NAME
@@ -51,13 +49,8 @@ def mirror(tmp_path_factory, inputs, run_background):
 @pytest.fixture(scope="module")
 def server(mirror):
     """http://127.0.0.1:<port> serving ``mirror`` (stopped after the module)."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(mirror))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with directory_server(mirror).running() as httpd:
+        yield httpd.url
 
 
 def _suite(args, tmp_path, env_extra):

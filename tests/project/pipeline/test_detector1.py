@@ -13,14 +13,13 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-EDITS = {
-    "jwst/background/background_sub.py": True,
-    "jwst/pipeline/calwebb_image2.py": True,
-    "jwst/jump/jump_step.py": False,
-    "stcal/ramp_fitting/ols_fit.py": False,
-}
-"""File edited -> whether the entry is still a hit. calwebb_image2.py: imported with
-jwst.pipeline, none of its functions runs in detector1."""
+NOT_RUN = ("jwst/background/background_sub.py", "jwst/pipeline/calwebb_image2.py")
+"""Files detector1 does not run: an edit keeps the entry a hit. calwebb_image2.py: imported
+with jwst.pipeline, none of its functions runs in detector1."""
+RUN = ("jwst/jump/jump_step.py", "stcal/ramp_fitting/ols_fit.py")
+"""Files detector1 runs (recorded among its sources): an edit makes the entry a miss."""
+EDITS = dict.fromkeys(NOT_RUN, True) | dict.fromkeys(RUN, False)
+"""File edited -> whether the entry is still a hit."""
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +33,7 @@ def test_detector1_sources_are_what_it_ran(entry, entry_on_copies):
     """jump and ramp fitting (and stcal's compiled slope fitter) recorded, no jwst.background."""
     copied = entry_on_copies(entry, "detector1", [])
     assert not [p for p in copied.sources if "/jwst/background/" in p]
-    for rel in ("jwst/jump/jump_step.py", "stcal/ramp_fitting/ols_fit.py"):
+    for rel in RUN:
         assert copied.recorded(rel), f"{rel} not among {len(copied.sources)} sources"
     assert [p for p in copied.sources if "slope_fitter" in p and p.endswith(".so")]
 

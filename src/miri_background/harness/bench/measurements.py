@@ -26,8 +26,23 @@ class Measurement:
         ok = self.value <= self.target if self.op == "<=" else self.value >= self.target
         return "pass" if ok else "MISS"
 
+TARGETS: dict[str, tuple[str, float, str, str]] = {
+    "overhead: cold wall / bare calls (same run)":
+        ("<=", 1.3, "", "the suite adds little to the pipeline"),
+    "overhead: cold wall / bare calls (in-process, scaled)":
+        ("<=", 1.3, "", "the same, cross-checked in process"),
+    "warm wall (-n 2)": ("<=", 8.0, "s", "a developer's loop"),
+    "wall after an edit of background_sub.py":
+        ("<=", 15.0, "s", "the background developer's loop: only that stage reruns"),
+    "speed-up: cold -n 1 / cold -n 2": (">=", 1.6, "", "two xdist workers share the work"),
+    "peak RSS per process": ("<=", 3.0, "GiB", "fits a CI runner"),
+    "simulator / RNG bound": ("<=", 2.0, "", "the simulator stays cheap"),
+}  # fmt: skip
+"""The suite's performance targets: measurement name -> (op, target, unit, target_for)."""
+
+
 def measurements(runs: dict, bare_inprocess: dict | None, sim: dict) -> list[Measurement]:
-    """The suite's performance targets, each with its measured value (or None)."""
+    """The `TARGETS`, in their order, each with its measured value (or None)."""
     cold, warm, n1 = runs.get("cold_n2", {}), runs.get("warm_n2", {}), runs.get("cold_n1", {})
     edited = runs.get("edited_n2", {})
 
@@ -35,37 +50,18 @@ def measurements(runs: dict, bare_inprocess: dict | None, sim: dict) -> list[Mea
         return round(a / b, 2) if a is not None and b else None
 
     rss = [mb for r in runs.values() for mb in r.get("peak_rss_mib", {}).values()]
-    return [
-        Measurement(
-            "overhead: cold wall / bare calls (same run)",
+    values = {
+        "overhead: cold wall / bare calls (same run)":
             ratio(cold.get("wall_s"), cold.get("bare_pipeline_s")),
-            "<=", 1.3, "", "the suite adds little to the pipeline",
-        ),
-        Measurement(
-            "overhead: cold wall / bare calls (in-process, scaled)",
+        "overhead: cold wall / bare calls (in-process, scaled)":
             ratio(cold.get("wall_s"), (bare_inprocess or {}).get("bare_s")),
-            "<=", 1.3, "", "the same, cross-checked in process",
-        ),
-        Measurement("warm wall (-n 2)", warm.get("wall_s"), "<=", 8.0, "s", "a developer's loop"),
-        Measurement(
-            "wall after an edit of background_sub.py",
-            edited.get("wall_s"),
-            "<=", 15.0, "s", "the background developer's loop: only that stage reruns",
-        ),
-        Measurement(
-            "speed-up: cold -n 1 / cold -n 2",
-            ratio(n1.get("wall_s"), cold.get("wall_s")),
-            ">=", 1.6, "", "two xdist workers share the work",
-        ),
-        Measurement(
-            "peak RSS per process",
-            round(max(rss) / 1024, 2) if rss else None,
-            "<=", 3.0, "GiB", "fits a CI runner",
-        ),
-        Measurement(
-            "simulator / RNG bound", sim.get("ratio"), "<=", 2.0, "", "the simulator stays cheap"
-        ),
-    ]  # fmt: skip
+        "warm wall (-n 2)": warm.get("wall_s"),
+        "wall after an edit of background_sub.py": edited.get("wall_s"),
+        "speed-up: cold -n 1 / cold -n 2": ratio(n1.get("wall_s"), cold.get("wall_s")),
+        "peak RSS per process": round(max(rss) / 1024, 2) if rss else None,
+        "simulator / RNG bound": sim.get("ratio"),
+    }  # fmt: skip
+    return [Measurement(name, values[name], *target) for name, target in TARGETS.items()]
 
 def format_table(figs: list[Measurement]) -> str:
     """One line per measurement: name, value with unit, target, pass / MISS / not measured."""

@@ -34,7 +34,6 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 from astropy.table import Table, vstack
-from scipy.special import erf
 from stdatamodels.jwst import datamodels
 
 from miri_background.cache import ContentCache
@@ -89,28 +88,8 @@ def _rng(seed: int, purpose: str) -> np.random.Generator:
     return purpose_rng(seed, f"flight/{purpose}")
 
 
-def _psf_1d(offset: float) -> np.ndarray:
-    """Gaussian of FWHM ``FLIGHT.fwhm_pix`` integrated over pixels -PSF_HALF..PSF_HALF:
-    ``0.5 [erf((i + 0.5 - offset) / (sqrt 2 s)) - erf((i - 0.5 - offset) / (sqrt 2 s))]``."""
-    s = FLIGHT.fwhm_pix / (2.0 * np.sqrt(2.0 * np.log(2.0)))
-    edges = np.arange(-PSF_HALF - 0.5, PSF_HALF + 1.0) - offset
-    return np.diff(0.5 * erf(edges / (np.sqrt(2.0) * s)))
-
-
-PEAK_FRACTION = float(_psf_1d(0.0)[PSF_HALF] ** 2)
+PEAK_FRACTION = scene.psf_peak_fraction(FLIGHT.fwhm_pix, PSF_HALF)
 """Fraction of a centred star's flux in its brightest pixel (0.0166)."""
-
-
-def add_stars(image: np.ndarray, x, y, flux) -> None:
-    """Add F2550W point sources (total ``flux`` DN/s at 0-based ``x, y``) in place."""
-    ny, nx = image.shape
-    for xc, yc, f in zip(x, y, flux, strict=True):
-        ix, iy = int(np.round(xc)), int(np.round(yc))
-        stamp = np.outer(_psf_1d(yc - iy), _psf_1d(xc - ix))
-        y0, x0 = iy - PSF_HALF, ix - PSF_HALF
-        ys = slice(max(y0, 0), min(y0 + stamp.shape[0], ny))
-        xs = slice(max(x0, 0), min(x0 + stamp.shape[1], nx))
-        image[ys, xs] += f * stamp[ys.start - y0 : ys.stop - y0, xs.start - x0 : xs.stop - x0]
 
 
 def _clear_of_named(x: float, y: float) -> bool:
@@ -182,7 +161,14 @@ def source_image(catalog: Table, dither: int) -> np.ndarray:
     dx, dy = mi.DITHER_OFFSETS[dither]
     image = np.zeros((mi.NY, mi.NX))
     points = catalog[catalog["kind"] != "dust"]
-    add_stars(image, points["x"] + dx, points["y"] + dy, points["flux"])
+    scene.add_stars(
+        image,
+        points["x"] + dx,
+        points["y"] + dy,
+        points["flux"],
+        fwhm_pix=FLIGHT.fwhm_pix,
+        half=PSF_HALF,
+    )
     for row in catalog[catalog["kind"] == "dust"]:
         yy, xx = np.mgrid[0 : mi.NY, 0 : mi.NX]
         model = Sersic2D(1.0, 25.0, 1.0, row["x"] + dx, row["y"] + dy, ellip=0.3, theta=0.8)

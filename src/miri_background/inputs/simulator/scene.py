@@ -56,23 +56,31 @@ class SceneConfig:
     sky_rate: float = mi.SKY_RATE
 
 
-def psf_peak_fraction() -> float:
+def psf_peak_fraction(fwhm_pix: float = mi.FWHM_PIX, half: int = PSF_HALF) -> float:
     """Fraction of a centred star's flux in its brightest pixel (0.14 for FWHM 2.45 px)."""
-    return float(_pixel_integrated_gaussian(0.0)[PSF_HALF] ** 2)
+    return float(_pixel_integrated_gaussian(0.0, fwhm_pix, half)[half] ** 2)
 
 
-def _pixel_integrated_gaussian(offset: float) -> np.ndarray:
-    """1-D Gaussian integrated over pixels ``-PSF_HALF..PSF_HALF`` for a centre at ``offset``.
+def _pixel_integrated_gaussian(offset: float, fwhm_pix: float, half: int) -> np.ndarray:
+    """1-D Gaussian integrated over pixels ``-half..half`` for a centre at ``offset``.
 
     The flux in pixel i is ``0.5 * [erf((i + 0.5 - offset) / (sqrt(2) s)) -
     erf((i - 0.5 - offset) / (sqrt(2) s))]`` with ``s = FWHM / 2.3548``.
     """
-    sigma = mi.FWHM_PIX / (2.0 * np.sqrt(2.0 * np.log(2.0)))
-    edges = np.arange(-PSF_HALF - 0.5, PSF_HALF + 1.0) - offset
+    sigma = fwhm_pix / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+    edges = np.arange(-half - 0.5, half + 1.0) - offset
     return np.diff(0.5 * erf(edges / (np.sqrt(2.0) * sigma)))
 
 
-def add_stars(image: np.ndarray, x: np.ndarray, y: np.ndarray, flux: np.ndarray) -> None:
+def add_stars(
+    image: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    flux: np.ndarray,
+    *,
+    fwhm_pix: float = mi.FWHM_PIX,
+    half: int = PSF_HALF,
+) -> None:
     """Add pixel-integrated Gaussian stars to ``image`` in place.
 
     Parameters
@@ -83,12 +91,19 @@ def add_stars(image: np.ndarray, x: np.ndarray, y: np.ndarray, flux: np.ndarray)
         Star centres in 0-based pixels; sub-pixel positions are honoured.
     flux : ndarray
         Total flux of each star in DN/s.
+    fwhm_pix : float, optional
+        FWHM of the Gaussian in pixels; default the built-in F770W PSF (`instrument.FWHM_PIX`).
+    half : int, optional
+        Half size of a star's stamp in pixels (``2 half + 1`` square); default `PSF_HALF`.
     """
     ny, nx = image.shape
     for xc, yc, f in zip(x, y, flux, strict=True):
         ix, iy = int(np.round(xc)), int(np.round(yc))
-        stamp = np.outer(_pixel_integrated_gaussian(yc - iy), _pixel_integrated_gaussian(xc - ix))
-        y0, x0 = iy - PSF_HALF, ix - PSF_HALF
+        stamp = np.outer(
+            _pixel_integrated_gaussian(yc - iy, fwhm_pix, half),
+            _pixel_integrated_gaussian(xc - ix, fwhm_pix, half),
+        )
+        y0, x0 = iy - half, ix - half
         ys = slice(max(y0, 0), min(y0 + stamp.shape[0], ny))
         xs = slice(max(x0, 0), min(x0 + stamp.shape[1], nx))
         image[ys, xs] += f * stamp[ys.start - y0 : ys.stop - y0, xs.start - x0 : xs.stop - x0]

@@ -1,11 +1,11 @@
 """Fixtures of the `inputs.real` tests: isolated network settings, the fault server, the
-manifest's files as small FITS payloads, an empty destination."""
+manifest's files as small FITS payloads, a local mirror, an empty destination."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -40,14 +40,8 @@ def stall_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def server():
     """A running `FaultServer`; stalled responses are released at teardown."""
-    httpd = FaultServer()
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield httpd
-    httpd.stopping.set()
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with FaultServer().running() as httpd:
+        yield httpd
 
 
 @pytest.fixture
@@ -73,12 +67,39 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def artifactory(server: FaultServer, served: dict[str, bytes]) -> str:
-    """Serve the payloads in the Artifactory layout; return the TEST_BIGDATA URL."""
+def artifactory(
+    server: FaultServer, served: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Serve the payloads in the Artifactory layout and point TEST_BIGDATA at them; return
+    that URL."""
     for remote in manifest.load_manifest():
         path = f"/artifactory/jwst-pipeline/dev/{remote.artifactory_path}"
         server.routes[path] = Route(served[remote.name])
-    return f"{server.url}/artifactory"
+    url = f"{server.url}/artifactory"
+    monkeypatch.setenv("TEST_BIGDATA", url)
+    return url
+
+
+@pytest.fixture
+def local_mirror(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str, dict[str, bytes]], dict[str, Path]]:
+    """TEST_BIGDATA set to a local mirror directory; ``put(env, payloads)`` writes each
+    payload (file name -> bytes) at its manifest entry's Artifactory path under
+    ``<mirror>/jwst-pipeline/<env>/`` and returns the file name -> path written."""
+    root = tmp_path / "mirror"
+    monkeypatch.setenv("TEST_BIGDATA", str(root))
+
+    def put(env: str, payloads: dict[str, bytes]) -> dict[str, Path]:
+        paths = {}
+        for remote in manifest.load_manifest():
+            if remote.name in payloads:
+                path = paths[remote.name] = root / "jwst-pipeline" / env / remote.artifactory_path
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(payloads[remote.name])
+        return paths
+
+    return put
 
 
 @pytest.fixture

@@ -2,19 +2,24 @@
 
 `FaultServer` serves the `Route` registered for each path: a payload, a fault (404, 500
 then success, a truncated body, a stall, an HTML error page, a redirect) and counts the
-hits; the tests of `inputs.real` and the end-to-end tests use it in place of the network.
+hits; the tests of `inputs.real` use it in place of the network. `directory_server` serves
+a directory tree as it is (the end-to-end tests' local Box and Artifactory). Either runs
+for the length of a ``with server.running():`` block.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import hashlib
 import io
 import sys
 import threading
 import urllib.parse
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +53,40 @@ class Route:
     location: str | None = None
 
 
-class FaultServer(ThreadingHTTPServer):
+class LocalServer(ThreadingHTTPServer):
+    """HTTP server on 127.0.0.1 (an ephemeral port) answering with ``handler``."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler] | functools.partial) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.stopping = threading.Event()
+
+    @property
+    def url(self) -> str:
+        """Base URL, ``http://127.0.0.1:<port>``."""
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[LocalServer]:
+        """Serve on a daemon thread (polling every 20 ms) during the block; then set
+        `stopping` (which releases stalled responses), shut down, close and join."""
+        thread = threading.Thread(target=self.serve_forever, args=(0.02,), daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.stopping.set()
+            self.shutdown()
+            self.server_close()
+            thread.join()
+
+
+def directory_server(root: Path) -> LocalServer:
+    """A `LocalServer` serving the files below ``root`` at their relative paths."""
+    return LocalServer(functools.partial(SimpleHTTPRequestHandler, directory=str(root)))
+
+
+class FaultServer(LocalServer):
     """HTTP server on 127.0.0.1 (ephemeral port) serving `routes` with injected faults.
 
     Faults: ``"server-error"`` (HTTP 500), ``"truncated"`` (Content-Length promises
@@ -62,17 +100,10 @@ class FaultServer(ThreadingHTTPServer):
     """
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), FaultHandler)
+        super().__init__(FaultHandler)
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
         self.authorization: dict[str, str | None] = {}
-        self.stopping = threading.Event()
-
-    @property
-    def url(self) -> str:
-        """Base URL, ``http://127.0.0.1:<port>``."""
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
 
     def handle_error(self, request: object, client_address: object) -> None:
         """Ignore clients that hang up first (timeouts); report anything else."""

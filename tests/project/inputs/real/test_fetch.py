@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,10 +28,8 @@ def test_fetch_artifactory_downloads_then_reuses(
     served: dict[str, bytes],
     server: FaultServer,
     dest_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setenv("TEST_BIGDATA", artifactory)
     caplog.set_level(logging.INFO, logger="miri_background")
     fetched = fetch.fetch_artifactory(dest_dir)
     assert list(fetched) == list(served)
@@ -50,10 +49,8 @@ def test_fetch_artifactory_replaces_unverified_file(
     artifactory: str,
     served: dict[str, bytes],
     dest_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setenv("TEST_BIGDATA", artifactory)
     (dest_dir / "jwst_mirisim_readnoise.fits").write_bytes(HTML_PAGE)
     fetched = fetch.fetch_artifactory(dest_dir, roles=("readnoise",))
     assert list(fetched) == ["jwst_mirisim_readnoise.fits"]
@@ -67,9 +64,7 @@ def test_fetch_artifactory_removes_unverified_file_when_refetch_fails(
     artifactory: str,
     server: FaultServer,
     dest_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("TEST_BIGDATA", artifactory)
     server.routes.clear()
     (dest_dir / "jwst_mirisim_readnoise.fits").write_bytes(HTML_PAGE)
     with pytest.raises(FetchError, match="jwst_mirisim_readnoise.fits from .*: HTTP 404"):
@@ -81,9 +76,7 @@ def test_fetch_artifactory_checksum_mismatch(
     artifactory: str,
     server: FaultServer,
     dest_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("TEST_BIGDATA", artifactory)
     readnoise = "/artifactory/jwst-pipeline/dev/miri/image/background/jwst_mirisim_readnoise.fits"
     good = server.routes[readnoise].body
     server.routes[readnoise] = Route(OTHER)
@@ -96,32 +89,22 @@ def test_fetch_artifactory_checksum_mismatch(
 
 
 def test_fetch_artifactory_from_local_mirror(
-    served: dict[str, bytes],
-    tmp_path: Path,
-    dest_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    served: dict[str, bytes], local_mirror: Callable, dest_dir: Path
 ) -> None:
-    mirror = tmp_path / "mirror"
-    for remote in manifest.load_manifest():
-        source = mirror / "jwst-pipeline" / "stable" / remote.artifactory_path
-        source.parent.mkdir(parents=True, exist_ok=True)
-        source.write_bytes(served[remote.name])
-    monkeypatch.setenv("TEST_BIGDATA", str(mirror))
+    local_mirror("stable", served)
     fetched = fetch.fetch_artifactory(dest_dir, env="stable")
     assert {name: path.read_bytes() for name, path in fetched.items()} == served
     assert listing(dest_dir) == sorted(served)
 
 
 def test_fetch_artifactory_local_mirror_bad_file(
-    served: dict[str, bytes],
-    tmp_path: Path,
-    dest_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    served: dict[str, bytes], local_mirror: Callable, dest_dir: Path
 ) -> None:
-    source = tmp_path / "jwst-pipeline/dev/miri/image/background/jwst_mirisim_readnoise.fits"
-    source.parent.mkdir(parents=True)
-    source.write_bytes(HTML_PAGE)
-    monkeypatch.setenv("TEST_BIGDATA", str(tmp_path))
+    """A mirror's file that fails verification is named with its path (``served``: the
+    manifest records the good payloads' checksums)."""
+    source = local_mirror("dev", {"jwst_mirisim_readnoise.fits": HTML_PAGE})[
+        "jwst_mirisim_readnoise.fits"
+    ]
     with pytest.raises(
         FetchError,
         match=rf"readnoise.fits from {re.escape(str(source))} failed verification",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import urllib.parse
 from pathlib import Path
 
@@ -47,13 +46,8 @@ def token_server():
         if remote.role != "truth":
             path = f"/path/jwst-pipeline/dev/{remote.artifactory_path}"
             httpd.routes[path] = Route(fits_bytes(index), "server-error-once")
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield httpd
-    httpd.stopping.set()
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with httpd.running():
+        yield httpd
 
 
 def test_secret_url_join_keeps_the_query_after_the_path() -> None:
