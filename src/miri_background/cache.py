@@ -34,6 +34,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
+from typing import NamedTuple
 
 from filelock import FileLock
 
@@ -195,30 +196,43 @@ def _describe(parts: dict) -> str:
     return ", ".join(f"{k}={short(v)}" for k, v in sorted(parts.items()))
 
 
-def each_once(
-    stage: str,
-    names: Sequence[str],
-    lookup: Callable[[str], Entry | None],
-    build: Callable[..., Entry],
-    args: tuple = (),
-    *,
-    processes: int = 1,
-    order_offset: int = 0,
-    note: Callable[[str], None] = log.info,
-) -> dict[str, Entry]:
-    """The entry of each of ``names``: hits first (``lookup(name)``, no waiting), then the
-    misses through ``build(name, *args)``, which must get or build the entry under its lock.
+class Schedule(NamedTuple):
+    """How `each_once` builds the misses of a stage built per exposure.
 
-    Parameters
+    Attributes
     ----------
     processes : int, default 1
         1: the misses are built in this process, starting ``order_offset`` names in, so
         that xdist workers (one core each, different offsets) start on different names and
         meet at the locks. More: in that many spawned processes (``build`` and ``args``
         must then pickle).
-    note : callable
+    order_offset : int, default 0
+        Where this process starts in the list of names.
+    note : callable, default the cache's logger
         Receives ``"<stage> [i/n] <name>: cache hit"`` or ``"... ran in <s> s (<reason>)"``.
     """
+
+    processes: int = 1
+    order_offset: int = 0
+    note: Callable[[str], None] = log.info
+
+
+IN_PROCESS = Schedule()
+"""The misses in this process, in the given order, noted in the cache's log."""
+
+
+def each_once(
+    stage: str,
+    names: Sequence[str],
+    lookup: Callable[[str], Entry | None],
+    build: Callable[..., Entry],
+    args: tuple = (),
+    schedule: Schedule = IN_PROCESS,
+) -> dict[str, Entry]:
+    """The entry of each of ``names``: hits first (``lookup(name)``, no waiting), then the
+    misses through ``build(name, *args)``, which must get or build the entry under its lock,
+    as ``schedule`` says (`Schedule`)."""
+    processes, order_offset, note = schedule
     k = order_offset % len(names)
     names = [*names[k:], *names[:k]]
     entries: dict[str, Entry] = {}

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from miri_background.cache import MANIFEST, ContentCache, content_key, each_once
+from miri_background.cache import MANIFEST, ContentCache, Schedule, content_key, each_once
 from miri_background.frozen import FrozenMap
 
 # miri_background.pipeline (which imports stdatamodels and the simulator) is imported in the
@@ -207,8 +207,7 @@ def test_each_once_takes_hits_first_then_builds_from_the_offset(cache, count_fil
         lambda n: cache.lookup("unit", {**PARTS, "name": n}),
         _build_named,
         (str(cache.root), str(count_file)),
-        order_offset=1,
-        note=notes.append,
+        Schedule(order_offset=1, note=notes.append),
     )
     pattern = re.compile(r"unit \[\d/4\] (\w): (cache hit|ran in)")
     order = [m.group(1, 2) if (m := pattern.match(line)) else line for line in notes]
@@ -227,8 +226,7 @@ def test_each_once_pool_builds_each_miss_once(cache, count_file):
         lambda n: cache.lookup("unit", {**PARTS, "name": n}),
         _build_named,
         (str(cache.root), str(count_file)),
-        processes=2,
-        note=lambda _: None,
+        Schedule(processes=2, note=lambda _: None),
     )
     built = {n: e.hit for n, e in entries.items()}
     assert built == dict.fromkeys("abc", False) and _builds(count_file) == 3, (

@@ -14,14 +14,21 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
-from collections.abc import Callable
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 
 from astropy.table import Table
 
-from miri_background.cache import ContentCache, Entry, each_once, is_repair, repair_line
+from miri_background.cache import (
+    IN_PROCESS,
+    ContentCache,
+    Entry,
+    Schedule,
+    each_once,
+    is_repair,
+    repair_line,
+)
 from miri_background.files import file_sha256, link_atomic
 from miri_background.frozen import FrozenMap
 from miri_background.inputs import crds_local
@@ -103,10 +110,7 @@ def prepare_simulated(
     cache: ContentCache,
     cfg: config.SimConfig,
     mode: str = "uncal",
-    *,
-    processes: int = 1,
-    order_offset: int = 0,
-    note: Callable[[str], None] = log.info,
+    schedule: Schedule = IN_PROCESS,
 ) -> Inputs:
     """Simulate the data set with its references and local CRDS context (cached).
 
@@ -114,10 +118,9 @@ def prepare_simulated(
     ----------
     mode : {'uncal', 'rate'}
         ``rate`` simulates rate images instead of ramps (for sweeps over many seeds).
-    processes, order_offset
-        How the exposures are built (`cache.each_once`); the files do not depend on them.
-    note : callable
-        Receives one progress line per exposure.
+    schedule : cache.Schedule, default in this process
+        How the exposures are built, and where their progress lines go; the files do not
+        depend on it.
     """
     parts = dataset_key_parts(cfg, mode)
     entry = cache.lookup("simulated", parts)
@@ -129,9 +132,7 @@ def prepare_simulated(
             lambda n: cache.lookup("sim-exposure", {**parts, "exposure": n}),
             _simulate_entry,
             (cfg, mode, parts, cache.root, cache.enabled),
-            processes=processes,
-            order_offset=order_offset,
-            note=note,
+            schedule,
         )
 
         def build(out: Path) -> None:
@@ -154,7 +155,7 @@ def prepare_simulated(
 
         entry = cache.get_or_build("simulated", parts, build)
         if is_repair(entry.reason):
-            note(repair_line("simulated", "data set", entry))
+            schedule.note(repair_line("simulated", "data set", entry))
     data = entry.path / "data"
     files = {e.name: data / f"{e.name}_{mode}.fits" for e in notebook.EXPOSURES}
     return Inputs(

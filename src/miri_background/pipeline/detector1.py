@@ -8,10 +8,9 @@ detector1 call does not run (``jwst.background``) keeps it a hit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
-from miri_background.cache import ContentCache, each_once
+from miri_background.cache import IN_PROCESS, ContentCache, Schedule, each_once
 from miri_background.files import file_sha256, link_atomic
 from miri_background.frozen import FrozenMap
 from miri_background.inputs.records import Inputs
@@ -79,25 +78,20 @@ def run_detector1(
     inputs: Inputs,
     cache: ContentCache,
     run_dir: Path,
-    *,
-    processes: int = 1,
-    order_offset: int = 0,
-    note: Callable[[str], None] = log.info,
+    schedule: Schedule = IN_PROCESS,
 ) -> Detector1Products:
     """Detector1 on the 8 exposures, each once per cache key.
 
     Parameters
     ----------
-    processes, order_offset
-        How the misses are built (`cache.each_once`): xdist workers pass 1 and their own
+    schedule : cache.Schedule, default in this process
+        How the misses are built and noted: xdist workers one process from their own
         offset, a plain session a process pool.
-    note : callable
-        Receives one progress line per exposure.
     """
     out = run_dir / "detector1"
     out.mkdir(parents=True, exist_ok=True)
     if inputs.rates is not None:
-        note(
+        schedule.note(
             f"detector1: skipped, the {inputs.source} inputs of data set {inputs.data_set} "
             "are rate files"
         )
@@ -109,9 +103,7 @@ def run_detector1(
         lambda n: cache.lookup("detector1", detector1_key_parts(inputs, n)),
         _detector1_one,
         (inputs, cache.root, cache.enabled, run_dir / "logs"),
-        processes=processes,
-        order_offset=order_offset,
-        note=note,
+        schedule,
     )
     rates = {}
     for n in inputs.uncal:

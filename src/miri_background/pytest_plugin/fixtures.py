@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from miri_background.cache import REPAIR_PREFIX, default_processes
+from miri_background.cache import REPAIR_PREFIX, Schedule, default_processes
 from miri_background.frozen import FrozenMap
 from miri_background.observation.notebook import EXPOSURES
 from miri_background.pytest_plugin.session import (
@@ -120,8 +120,7 @@ def inputs(request, data_source, sim_config, content_cache, run_dir, note):
             content_cache,
             sim_config,
             request.config.getoption("sim_level"),
-            **_split_over_workers(request.config),
-            note=note,
+            _schedule(request.config, note),
         )
     else:
         result = real_data_inputs(request.config, data_source, run_dir / "data")
@@ -150,13 +149,13 @@ def inputs(request, data_source, sim_config, content_cache, run_dir, note):
     return result
 
 
-def _split_over_workers(config) -> dict[str, int]:
+def _schedule(config, note) -> Schedule:
     """How a stage built per exposure uses the CPUs: an xdist worker is one process and
     starts at its share of the exposures (they meet at the cache locks); a plain session
     runs a process pool over the CPUs."""
     if is_worker(config):
-        return {"processes": 1, "order_offset": worker_share(config, len(EXPOSURES))}
-    return {"processes": default_processes(), "order_offset": 0}
+        return Schedule(1, worker_share(config, len(EXPOSURES)), note)
+    return Schedule(default_processes(), 0, note)
 
 
 @pytest.fixture(scope="session")
@@ -166,7 +165,7 @@ def run_detector1(request, inputs, content_cache, run_dir, note):
 
     t0 = time.perf_counter()
     products = pipeline_detector1(
-        inputs, content_cache, run_dir, **_split_over_workers(request.config), note=note
+        inputs, content_cache, run_dir, _schedule(request.config, note)
     )
     hits = sum(e.hit for e in products.entries.values()) if products.entries else "no"
     seconds = time.perf_counter() - t0

@@ -99,7 +99,7 @@ def time_bare_pipeline(cache_root: Path | None, workers: int, work: Path) -> dic
     """
     from jwst.pipeline import Detector1Pipeline
 
-    from miri_background.cache import ContentCache
+    from miri_background.cache import ContentCache, Schedule
     from miri_background.frozen import FrozenMap
     from miri_background.inputs import built_in
     from miri_background.inputs.simulator.config import SimConfig
@@ -109,7 +109,7 @@ def time_bare_pipeline(cache_root: Path | None, workers: int, work: Path) -> dic
     cache = ContentCache(cache_root or Path.cwd() / ".cache" / "mb")
     inputs = built_in.prepare_simulated(cache, SimConfig())
     run_dir = work / "bare"
-    d1 = detector1.run_detector1(inputs, cache, run_dir, processes=1, note=lambda _: None)
+    d1 = detector1.run_detector1(inputs, cache, run_dir, Schedule(note=lambda _: None))
     t0 = time.perf_counter()
     asn = associations.make_associations(d1.rates, run_dir / "asn")
     t_asn = time.perf_counter() - t0

@@ -142,22 +142,12 @@ def fetch_box(
     base_url: str | None = None,
     manifest: str | os.PathLike[str] | None = None,
 ) -> dict[str, Path]:
-    """Fetch the 8 notebook files from their Box shared links.
+    """Fetch the 8 notebook files from their Box shared links into ``dest_dir``.
 
-    Parameters
-    ----------
-    dest_dir : str or path-like
-        Directory to put the files in; created if needed.
-    base_url : str, optional
-        Each file is at ``<base_url>/<box_id>.fits`` and saved under its notebook name.
-        Default: ``$MIRI_BACKGROUND_BOX_URL`` if set, else `DEFAULT_BOX_URL`.
-    manifest : str or path-like, optional
-        The data set's remote manifest; default the shipped MIRISim one.
-
-    Returns
-    -------
-    dict of str to Path
-        File name to local path, science files first.
+    ``dest_dir`` and ``manifest`` are as for `fetch_artifactory`; each file is at
+    ``<base_url>/<box_id>.fits`` (default ``$MIRI_BACKGROUND_BOX_URL`` if set, else
+    `DEFAULT_BOX_URL`) and saved under its notebook name. Returns ``{file name: local
+    path}``, science files first.
 
     Raises
     ------
@@ -177,19 +167,9 @@ def fetch_box(
 def from_directory(
     path: str | os.PathLike[str], *, manifest: str | os.PathLike[str] | None = None
 ) -> dict[str, Path]:
-    """Use the 8 notebook files from a local directory (data source ``dir:PATH``).
-
-    Parameters
-    ----------
-    path : str or path-like
-        Directory holding the files under their notebook names.
-    manifest : str or path-like, optional
-        The data set's remote manifest; default the shipped MIRISim one.
-
-    Returns
-    -------
-    dict of str to Path
-        File name to absolute path, science files first.
+    """Use the 8 notebook files from the directory ``path`` (data source ``dir:PATH``),
+    where they sit under their notebook names; ``manifest`` as for `fetch_artifactory`.
+    Returns ``{file name: absolute path}``, science files first.
 
     Raises
     ------
