@@ -13,7 +13,13 @@ import pytest
 from photutils.aperture import CircularAperture, aperture_photometry
 
 from miri_background.checks import metrics, require
-from miri_background.checks.ids import CLIPPING_SIGMAS, region_params, seq_params, sigma_params
+from miri_background.checks.ids import (
+    CLIPPING_SIGMAS,
+    region_params,
+    seq_params,
+    seq_region_params,
+    sigma_params,
+)
 from miri_background.checks.pixelsets import APERTURE_RADIUS
 
 
@@ -49,8 +55,7 @@ def test_bsub_sky_mean_is_zero(
     )
 
 
-@pytest.mark.parametrize("region", region_params())
-@pytest.mark.parametrize("name", seq_params())
+@pytest.mark.parametrize(("name", "region"), seq_region_params())
 def test_bsub_sky_noise(
     products, pixel_sets, expected_science, err_calibration, clipping_scatter, name, region
 ):

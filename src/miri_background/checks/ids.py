@@ -30,3 +30,13 @@ def sigma_params(which: dict[str, float] = SIGMA_IDS) -> list:
 def region_params() -> list:
     """Illuminated regions, ids imager/lyot/4qpm."""
     return [pytest.param(r, id=r) for r in mi.REGIONS]
+
+
+def seq_region_params() -> list:
+    """Every (science exposure, region) pair, ids ``seq1-imager`` ... ``seq4-4qpm``: one
+    parametrization for the checks made per exposure and region."""
+    return [
+        pytest.param(seq.values[0], region.values[0], id=f"{seq.id}-{region.id}")
+        for seq in seq_params()
+        for region in region_params()
+    ]
