@@ -146,11 +146,18 @@ ERR_RULE_3D = (
 )
 
 
+MAX_BORDERLINE = 20
+"""Differing pixels beyond which none is taken for a threshold case: values within the band
+of `scenario_oracle.threshold_margin` are rare (2 pixels seen in 5 seeds x
+44 cases), so more differences are a real one, and are not searched one by one."""
+
+
 def borderline(case: CaseProducts) -> np.ndarray:
     """``(ny, nx)`` bool: pixels whose combined data and ERR differ from the rule at
     ``sigma`` but equal it (2 float32 ulps) with the threshold moved by
     `scenario_oracle.threshold_margin`: a value that sits on the threshold, kept by one
-    arithmetic and clipped by the other (rule 3)."""
+    arithmetic and clipped by the other (rule 3). None when more than `MAX_BORDERLINE`
+    pixels differ."""
     combined, expected = case.combined, case.expected
 
     def close(got, want):
@@ -159,7 +166,7 @@ def borderline(case: CaseProducts) -> np.ndarray:
     data, err = np.asarray(combined.data, float), np.asarray(combined.err, float)
     result = np.zeros(expected.data.shape, bool)
     off = ~(close(data, expected.data) & close(err, expected.err))
-    if not off.any():
+    if not off.any() or off.sum() > MAX_BORDERLINE:
         return result
     for y, x in zip(*np.nonzero(off), strict=True):
         for alt in scenario_oracle.either_side(list(case.placed), case.run.sigma, MAXITERS, y, x):
