@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from miri_background.cache import ContentCache, each_once
+from miri_background.cache import ContentCache, Schedule, each_once
 
 
 def _build(name, root):
@@ -30,7 +30,8 @@ def _build(name, root):
 @pytest.fixture(scope="session")
 def toy(content_cache, note, run_dir):
     lookup = lambda n: content_cache.lookup("toy", {"name": n})
-    return each_once("toy", ["a", "b"], lookup, _build, (str(content_cache.root),), note=note)
+    args = (str(content_cache.root),)
+    return each_once("toy", ["a", "b"], lookup, _build, args, Schedule(note=note))
 '''
 
 TESTS = '''

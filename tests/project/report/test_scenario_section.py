@@ -1,4 +1,4 @@
-"""The report's scenario section from the records the scenario fixtures leave."""
+"""The report's scenario section (`report.scenarios`) from the scenario fixtures' records."""
 
 from __future__ import annotations
 
