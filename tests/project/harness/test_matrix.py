@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from miri_background.harness import matrix
+from miri_background.harness import matrix, matrix_compare
 from miri_background.harness.pytest_run import read_junit
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
@@ -105,7 +105,7 @@ def test_combined_difference(tmp_path):
     release = reference + np.array([0.0, 0.01, -0.01, 0.02, 0.0])
     release[3, 4] = 20.0  # one pixel 4 DN/s off
     release[1, 1] = np.nan  # [0, 0] is NaN in both, [1, 1] in the release only
-    got = matrix.combined_difference(
+    got = matrix_compare.combined_difference(
         _sci_file(tmp_path / "r.fits", release), _sci_file(tmp_path / "ref.fits", reference)
     )
     d = (release - reference)[np.isfinite(release) & np.isfinite(reference)]
@@ -122,7 +122,7 @@ def test_combined_difference_refuses_other_shapes(tmp_path):
     a = _sci_file(tmp_path / "a.fits", np.zeros((4, 5)))
     b = _sci_file(tmp_path / "b.fits", np.zeros((5, 4)))
     with pytest.raises(ValueError, match=r"shapes differ: \(4, 5\)"):
-        matrix.combined_difference(a, b)
+        matrix_compare.combined_difference(a, b)
 
 
 def test_ramp_difference_counts_samples_and_dn(tmp_path):
@@ -134,17 +134,17 @@ def test_ramp_difference_counts_samples_and_dn(tmp_path):
     names = ("x_uncal.fits", "y_uncal.fits")
     ours = [_sci_file(tmp_path / "a" / n, r) for n, r in zip(names, (ramp, moved), strict=True)]
     theirs = [_sci_file(tmp_path / "b" / n, ramp) for n in names]
-    got = matrix.ramp_difference(ours, theirs)
+    got = matrix_compare.ramp_difference(ours, theirs)
     expected = {"samples_differing": 1, "samples": 120, "max_abs_dn": 1}
     assert got == expected, f"expected {expected}, got {got}"
 
 
 def test_ramp_difference_needs_the_same_exposures(tmp_path):
-    got = matrix.ramp_difference([str(tmp_path / "a_uncal.fits")], [])
+    got = matrix_compare.ramp_difference([str(tmp_path / "a_uncal.fits")], [])
     assert "uncal files differ" in got.get("error", ""), f"got {got}"
 
 
 def test_compare_without_reference_run_says_so():
     result = {"release": "1.16.1", "run": {"run_dir": "/somewhere"}}
-    got = matrix.compare_with_reference(result, None)
+    got = matrix_compare.compare_with_reference(result, None)
     assert got == {"reference": None, "error": "reference (none) has no run directory"}, got
