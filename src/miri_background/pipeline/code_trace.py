@@ -43,7 +43,7 @@ import re
 import sys
 import sysconfig
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -280,10 +280,3 @@ def _package_of(path: str, modules: dict[str, str]) -> str:
     if name is None:
         return ""
     return name if path.endswith("__init__.py") else name.rpartition(".")[0]
-
-
-def trace_call(fn: Callable, *args, **kwargs) -> tuple[object, Trace]:
-    """``fn(*args, **kwargs)`` under `traced`: (its result, the trace)."""
-    with traced() as trace:
-        result = fn(*args, **kwargs)
-    return result, trace

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from miri_background.observation.scenarios import all_scenarios, case_ids, siaf_subarray
+from miri_background.observation.scenarios import (
+    all_scenarios,
+    case_ids,
+    prd_version,
+    siaf_subarray,
+)
 
 SIAF_TABLE = {
     "FULL": (1, 1, 1032, 1024),
@@ -17,6 +22,11 @@ SIAF_TABLE = {
 }
 """(xstart, ystart, xsize, ysize) typed from the PRD's table (shared/REFERENCE.md), to
 check the SIAF reading against, not used by the suite."""
+
+
+def test_siaf_is_the_pinned_prd():
+    """The table above is PRDOPSSOC-075's, the PRD pysiaf 0.29.0 (constraints.txt) ships."""
+    assert prd_version() == "PRDOPSSOC-075", f"pysiaf ships {prd_version()}"
 
 
 @pytest.mark.parametrize("name", list(SIAF_TABLE))
