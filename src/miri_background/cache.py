@@ -17,6 +17,11 @@ Depend mode (`depend`): a ``build`` that returns the source files its products d
 {name: sha256}; the key then leaves the software out, and an entry is valid only while
 every recorded source still hashes the same. A changed source is a miss naming the file.
 
+Scratch entries: while `SCRATCH_ENV` names a directory (the mutation harness sets it per
+mutant), entries whose parts hold ``software.OVERRIDES_KEY`` at any depth (keyed on jwst
+modules served from a copy) live there instead of under ``root``, and go when it is
+removed: a mutant's products are never worth keeping; every other entry is shared as usual.
+
 `each_once` gets one entry per exposure for a stage (simulation, detector1): hits first,
 then the misses in this process or in a process pool.
 """
@@ -40,10 +45,13 @@ from filelock import FileLock
 
 from miri_background.depend import changed_source, recorded
 from miri_background.files import file_sha256
+from miri_background.software import OVERRIDES_KEY
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "MANIFEST.json"
+SCRATCH_ENV = "MIRI_BACKGROUND_SCRATCH_CACHE"
+"""Directory for the entries keyed on served jwst modules (see the module docstring)."""
 
 
 REPAIR_PREFIX = "cache repair: "
@@ -128,10 +136,14 @@ class ContentCache:
         self.enabled = enabled
         self.root.mkdir(parents=True, exist_ok=True)
 
+    def _root(self, parts: dict) -> Path:
+        scratch = os.environ.get(SCRATCH_ENV)
+        return Path(scratch) if scratch and _served(parts) else self.root
+
     def lookup(self, kind: str, parts: dict) -> Entry | None:
         """The verified entry for ``parts`` if there is one (no build, no waiting)."""
         key = content_key(parts)
-        entry = self.root / kind / key[:24]
+        entry = self._root(parts) / kind / key[:24]
         if not self.enabled:
             return None
         reason, sources = _check(entry)
@@ -151,7 +163,7 @@ class ContentCache:
         the manifest and are checked on every lookup.
         """
         key = content_key(parts)
-        entry = self.root / kind / key[:24]
+        entry = self._root(parts) / kind / key[:24]
         entry.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(entry) + ".lock"):
             reason, n = _check(entry) if self.enabled else ("cache disabled (--no-cache)", 0)
@@ -181,6 +193,11 @@ class ContentCache:
                 shutil.rmtree(tmp, ignore_errors=True)
             n = len(sources) if sources is not None else 0
             return Entry(entry, key, False, reason, time.perf_counter() - t0, n)
+
+
+def _served(parts: dict) -> bool:
+    """Whether ``parts`` (or a dict within them) holds ``OVERRIDES_KEY``."""
+    return OVERRIDES_KEY in parts or any(_served(v) for v in parts.values() if isinstance(v, dict))
 
 
 def _describe(parts: dict) -> str:

@@ -16,6 +16,7 @@ from miri_background.files import file_sha256
 
 SOURCE_SUFFIXES = (".py", ".so", ".pyx", ".c", ".h", ".yaml", ".json", ".asdf", ".cfg")
 OVERRIDES_ENV = "MIRI_BACKGROUND_JWST_OVERRIDES"
+OVERRIDES_KEY = "jwst_overrides"
 """Set by the mutation harness to the sha256 of jwst modules it serves from a copy (an
 import hook: not in the installed tree, so no source digest or trace sees them)."""
 
@@ -24,7 +25,7 @@ def served_overrides() -> dict[str, str]:
     """``{"jwst_overrides": <sha256>}`` while the mutation harness serves jwst modules from a
     copy (`OVERRIDES_ENV` set), else empty: a part of every key on jwst's source."""
     value = os.environ.get(OVERRIDES_ENV)
-    return {"jwst_overrides": value} if value else {}
+    return {OVERRIDES_KEY: value} if value else {}
 
 
 def package_digest(root: Path) -> str:

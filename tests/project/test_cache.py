@@ -22,7 +22,14 @@ from pathlib import Path
 
 import pytest
 
-from miri_background.cache import MANIFEST, ContentCache, Schedule, content_key, each_once
+from miri_background.cache import (
+    MANIFEST,
+    SCRATCH_ENV,
+    ContentCache,
+    Schedule,
+    content_key,
+    each_once,
+)
 from miri_background.frozen import FrozenMap
 
 # miri_background.pipeline (which imports stdatamodels and the simulator) is imported in the
@@ -73,6 +80,23 @@ def test_cache_second_call_is_hit(cache, build, count_file):
     assert second.path == first.path
     assert (second.path / PRODUCT).read_bytes() == PAYLOAD
     assert _builds(count_file) == 1, f"expected 1 build, got {_builds(count_file)}"
+
+
+def test_entries_keyed_on_served_code_go_to_the_scratch_root(
+    cache, build, tmp_path, monkeypatch
+):
+    """With `SCRATCH_ENV` set, an entry whose parts (at any depth) hold the served-code
+    digest lives in the scratch directory; every other entry stays in the cache root."""
+    scratch = tmp_path / "scratch"
+    monkeypatch.setenv(SCRATCH_ENV, str(scratch))
+    served = {**PARTS, "code": {"numpy": "2", "jwst_overrides": "d" * 64}}
+    mutant = cache.get_or_build("unit", served, build)
+    shared = cache.get_or_build("unit", PARTS, build)
+    assert mutant.path.parent == scratch / "unit" and (mutant.path / PRODUCT).is_file()
+    assert shared.path.parent == cache.root / "unit"
+    assert cache.lookup("unit", served).path == mutant.path
+    monkeypatch.delenv(SCRATCH_ENV)
+    assert cache.lookup("unit", served) is None  # never in the shared root
 
 
 @pytest.mark.parametrize(

@@ -1,79 +1,42 @@
-"""Serve a mutated jwst module to fresh Python processes, never touching the installed jwst.
+"""Serve mutated jwst modules to a process, never touching the installed jwst.
 
 `prepare` writes, in a throwaway directory ``hook``::
 
-    hook/sitecustomize.py        installs the finder below at interpreter start-up
     hook/served.json             {module name: path of its mutated source}
     hook/served/<module>.py      the mutated source (its __pycache__ is written here too)
     hook/loaded.log              one line "<pid> <module>" per process that imported it
 
-A process started with ``PYTHONPATH=hook:...`` (pytest, and each xdist worker it spawns)
-runs ``sitecustomize``, which puts a ``MetaPathFinder`` first on ``sys.meta_path``. It
-answers only for the names in ``served.json`` (a spec whose loader reads the copy); every
-other module, the rest of ``jwst`` included, is found as usual. Nothing is written under the
-installed package, so killing the harness (or pytest) at any moment leaves it as it was;
-``loaded.log`` proves that the mutant, not the original, was imported. A ``sitecustomize``
-that the environment already had is run after the finder is installed.
+`install` (run by each forked session, `mutant_fork`) puts a `MutantFinder` first on
+``sys.meta_path``. It answers only for the names in ``served.json`` (a spec whose loader
+reads the copy); every other module, the rest of ``jwst`` included, is found as usual.
+Nothing is written under the installed package, so killing the harness (or a session) at
+any moment leaves it as it was; ``loaded.log`` proves that the mutant, not the original,
+was imported, and by which process.
 
-``MUTANT_ENV`` carries the sha256 of the served sources into the run: every cache key on
-jwst's code adds it (``software.served_overrides``), so no mutant reuses another's product.
+``MUTANT_ENV`` carries the sha256 of the served sources into the session: every cache key
+on jwst's code adds it (``software.served_overrides``), so no mutant reuses another's
+product.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-from pathlib import Path
-
-from miri_background.software import OVERRIDES_ENV as MUTANT_ENV
-
-SITECUSTOMIZE = '''"""Written by miri_background.harness.mutant_import (serves mutated modules)."""
 import importlib.abc
 import importlib.machinery
 import importlib.util
 import json
 import os
 import sys
+from pathlib import Path
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(_HERE, "served.json"), encoding="utf-8") as _f:
-    _SERVED = json.load(_f)
+from miri_background.software import OVERRIDES_ENV as MUTANT_ENV
 
-
-class _Loader(importlib.machinery.SourceFileLoader):
-    def exec_module(self, module):
-        with open(os.path.join(_HERE, "loaded.log"), "a", encoding="utf-8") as log:
-            log.write(f"{os.getpid()} {module.__name__}\\n")
-        super().exec_module(module)
+__all__ = ["MUTANT_ENV", "MutantFinder", "install", "loaded", "prepare"]
 
 
-class MutantFinder(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname, path=None, target=None):
-        source = _SERVED.get(fullname)
-        if source is None:
-            return None
-        return importlib.util.spec_from_file_location(
-            fullname, source, loader=_Loader(fullname, source)
-        )
-
-
-sys.meta_path.insert(0, MutantFinder())
-
-# This file shadows the environment's own sitecustomize, if it has one: run that too.
-_others = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
-_spec = importlib.machinery.PathFinder.find_spec("sitecustomize", _others)
-if _spec is not None:
-    _spec.loader.exec_module(importlib.util.module_from_spec(_spec))
-'''
-
-
-def prepare(hook: Path, sources: dict[str, str]) -> dict[str, str]:
-    """Write the hook directory serving ``sources`` ({module name: source text}).
-
-    Returns the environment additions for a child process: ``PYTHONPATH`` with ``hook``
-    first (then the caller's ``PYTHONPATH``) and `MUTANT_ENV`.
-    """
+def prepare(hook: Path, sources: dict[str, str]) -> str:
+    """Write the hook directory serving ``sources`` ({module name: source text}); returns
+    the sha256 of the served sources (the value of `MUTANT_ENV` in the session)."""
     served = hook / "served"
     served.mkdir(parents=True)
     paths = {}
@@ -84,12 +47,47 @@ def prepare(hook: Path, sources: dict[str, str]) -> dict[str, str]:
         paths[name] = str(path)
         digest.update(name.encode() + b"\0" + text.encode())
     (hook / "served.json").write_text(json.dumps(paths), encoding="utf-8")
-    (hook / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
-    rest = os.environ.get("PYTHONPATH")
-    return {
-        "PYTHONPATH": os.pathsep.join([str(hook), *([rest] if rest else [])]),
-        MUTANT_ENV: digest.hexdigest(),
-    }
+    return digest.hexdigest()
+
+
+def served_files(hook: Path) -> dict[str, str]:
+    """{module name: path of the served copy} of a prepared ``hook``."""
+    return json.loads((hook / "served.json").read_text(encoding="utf-8"))
+
+
+class _LoggingLoader(importlib.machinery.SourceFileLoader):
+    """Reads the copy, and appends ``"<pid> <module>"`` to ``loaded.log`` first."""
+
+    def __init__(self, fullname: str, path: str, log: Path):
+        super().__init__(fullname, path)
+        self.log = log
+
+    def exec_module(self, module):
+        with self.log.open("a", encoding="utf-8") as log:
+            log.write(f"{os.getpid()} {module.__name__}\n")
+        super().exec_module(module)
+
+
+class MutantFinder(importlib.abc.MetaPathFinder):
+    """Finds the modules ``hook`` serves (from their copies); None for every other name."""
+
+    def __init__(self, hook: Path):
+        self.hook = Path(hook)
+        self.served = served_files(self.hook)
+
+    def find_spec(self, fullname, path=None, target=None):
+        source = self.served.get(fullname)
+        if source is None:
+            return None
+        loader = _LoggingLoader(fullname, source, self.hook / "loaded.log")
+        return importlib.util.spec_from_file_location(fullname, source, loader=loader)
+
+
+def install(hook: Path) -> MutantFinder:
+    """Put a `MutantFinder` of ``hook`` first on ``sys.meta_path`` (this process only)."""
+    finder = MutantFinder(hook)
+    sys.meta_path.insert(0, finder)
+    return finder
 
 
 def loaded(hook: Path) -> list[str]:

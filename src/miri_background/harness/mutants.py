@@ -144,6 +144,27 @@ def line_regions(file: str) -> tuple[dict[int, str], set[int]]:
     return regions, skipped
 
 
+def statement_lines(file: str, line: int) -> range:
+    """The lines of the innermost statement of ``file`` holding ``line``: its whole span,
+    or for a compound statement (``if``, ``for``, ``def`` ...) only its header, up to its
+    first body statement. A mutant at ``line`` can change behaviour only if one of these
+    lines runs; empty if no statement holds it."""
+    best = None
+    for node in ast.walk(ast.parse(original_source(file))):
+        if not isinstance(node, ast.stmt) or not node.lineno <= line <= node.end_lineno:
+            continue
+        body = getattr(node, "body", None)
+        last = body[0].lineno - 1 if body and line < body[0].lineno else node.end_lineno
+        if best is None or node.lineno >= best.start:
+            best = range(min(node.lineno, _first_decorator(node)), max(last, node.lineno) + 1)
+    return best if best is not None else range(0)
+
+
+def _first_decorator(node: ast.stmt) -> int:
+    decorators = getattr(node, "decorator_list", None) or []
+    return min([d.lineno for d in decorators], default=node.lineno)
+
+
 def one_line_diff(original: str, mutated: str) -> str:
     """``L<n>: <old lines> -> <new lines>`` for the first changed block, stripped."""
     a, b = original.splitlines(), mutated.splitlines()

@@ -1,24 +1,33 @@
 """``python -m miri_background mutation``: score the suite against cosmic-ray's mutants of
 jwst's imaging background code, side by side with jwst's own unit tests.
 
-Per mutant (`mutants.select`), pytest sessions in fresh processes that import the mutated
-module from a throwaway copy (`mutant_import`; the installed jwst is only read)::
+Per mutant (`mutants.select`), pytest sessions forked from this warm process
+(`mutant_fork`: the libraries imported once), each importing the mutated module from a
+throwaway copy (`mutant_import`; the installed jwst is only read)::
 
-    suite  python -m pytest tests/regression -x -n 2 --sim-level rate --data-set D
-               -p no:cacheprovider --cache-dir DIR       (D = mirisim, then flight)
-    jwst   python -m pytest <jwst>/background/tests/test_background.py -x -p no:cacheprovider
+    suite  pytest tests/regression -x --sim-level rate --data-set D -p no:cacheprovider
+               --cache-dir DIR          (D = mirisim, then flight; scenario tests first)
+    jwst   pytest <jwst>/background/tests/test_background.py -x -p no:cacheprovider
                (the suite's local CRDS context: CRDS_PATH, CRDS_CONTEXT, CRDS_MODE=local)
 
-Both data sets run the scenario checks (subarrays, rateints, N backgrounds, ...); the
-flight session runs only if the mirisim one did not kill. A session *kills* the mutant when
-pytest exits 1-3 (failed, interrupted by a collection error, internal error) or runs past
-``--timeout`` (killed, ``timeout`` true), *survives* on exit 0, and is a harness *error* on
-any other exit status or when the mutated module was never imported. A clean pass first
-serves the unmutated sources through the same hook: every session must pass, and its
-durations set the default timeout (3 x + 60 s). The report is rewritten atomically after
-every mutant (``complete`` false until the end), so an interrupted run leaves what it
-measured. Cached products keyed on jwst's code (background and detector1 traces, the
-scenarios' ``code_fingerprint``) get each mutant's own key (``software.served_overrides``).
+``--workers`` sessions run at once, one core each (the suite and jwst sides of a mutant,
+or the next mutant). Both data sets run the scenario checks (subarrays, rateints, N
+backgrounds, ...); under ``-x`` the scenario tests go first (`ScenariosFirst`: each case
+is one small jwst call, while the notebook's products are 12 Image2Pipeline calls), and
+the flight session runs only if the MIRISim one did not kill. A session *kills* the mutant
+when pytest exits 1-3 (failed, interrupted by a collection error, internal error) or runs
+past the timeout (killed, ``timeout`` true), *survives* on exit 0, and is a harness *error*
+on any other exit status or when the mutated module was never imported.
+
+A clean pass first serves the unmutated sources through the same hook: every session must
+pass; its durations set the default timeout (3 x + 60 s), and coverage.py records which
+lines of the two files each side runs. A mutant whose statement (`mutants.statement_lines`)
+no session of a side ran cannot behave differently there: that side *survives* it without
+a session (``run`` false, ``reason`` says which lines). Products keyed on jwst's code
+(``software.served_overrides``) go to a per-mutant scratch cache (`cache.SCRATCH_ENV`),
+removed with the mutant; the simulation and the other inputs come from ``--cache-dir``.
+The report is rewritten atomically after every mutant (``complete`` false until the end),
+so an interrupted run leaves what it measured.
 """
 
 from __future__ import annotations
@@ -26,26 +35,35 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from importlib.metadata import version
 from pathlib import Path
 
-from miri_background.cache import ContentCache
+import pytest
+
+from miri_background.cache import SCRATCH_ENV, ContentCache
 from miri_background.files import write_json_atomic
-from miri_background.harness import mutant_import, mutants, mutation_report
+from miri_background.harness import mutant_fork, mutant_import, mutants, mutation_report
+from miri_background.harness.mutant_fork import Chain, Session
 from miri_background.harness.mutation_report import ERROR, KILLED, SURVIVED
 from miri_background.harness.pytest_run import failures, read_junit
 from miri_background.inputs import crds_local
 
-PYTEST = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q")
+PYTEST = ("-p", "no:cacheprovider", "-q")
 DATA_SETS = ("mirisim", "flight")
 """The suite's observations (``--data-set``), each a session of the suite side."""
 JWST_TESTS = "tests/test_background.py"
 """jwst's unit tests of the imaging background step, relative to ``jwst/background``."""
+
+
+class ScenariosFirst:
+    """pytest plugin: the scenario tests (``test_scenarios_*.py``) before the notebook's,
+    each group in collection order, so that under ``-x`` most mutants die cheaply."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items):
+        items.sort(key=lambda item: not item.path.name.startswith("test_scenarios_"))
 
 
 def add_arguments(parser) -> None:
@@ -63,12 +81,21 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--data-sets", nargs="+", choices=DATA_SETS, default=list(DATA_SETS), metavar="NAME"
     )
-    parser.add_argument("-n", "--workers", type=int, default=2, metavar="N", help="suite xdist")
+    parser.add_argument(
+        "-n", "--workers", type=int, default=2, metavar="N", help="sessions at once (a core each)"
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path(".cache/mb"), metavar="DIR")
-    parser.add_argument("--timeout", type=float, default=None, metavar="S", help="per side")
+    parser.add_argument("--timeout", type=float, default=None, metavar="S", help="per session")
     parser.add_argument("--no-clean", action="store_true", help="skip the clean pass")
     parser.add_argument("--list", action="store_true", help="print the selection and counts")
     parser.add_argument("--merge", nargs="+", type=Path, metavar="FILE", help="merge shards")
+    parser.add_argument(
+        "--bench",
+        type=Path,
+        default=Path("reports/bench.json"),
+        metavar="FILE",
+        help="where the run's cost figures go (its 'mutation' entry)",
+    )
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -87,93 +114,85 @@ def crds_root(cache_dir: Path) -> Path:
     return inputs.crds_root
 
 
-def side_sessions(args, run: Path, jwst_dir: Path) -> dict[str, list[tuple]]:
-    """Per side, its sessions in order: (label, command, working directory, extra env).
+def side_sessions(args, run: Path, digest: str, clean: bool) -> dict[str, list[Session]]:
+    """Per side, its sessions in order, for the sources served from ``run / "hook"``.
 
     The suite side has one session per data set (``--data-set``; the scenarios run in
-    each); a mutant is killed by the first session that fails and the rest are not run.
+    each) and a scratch cache in ``run``; jwst's side runs in ``run`` with the local CRDS
+    context. ``clean``: each session also records the lines of the served files it ran.
     """
+    hook = run / "hook"
+    served = {mutant_import.MUTANT_ENV: digest}
     suite = []
     for data_set in args.data_sets:
-        command = [*PYTEST, args.tests, "-x", "--sim-level", "rate", "--data-set", data_set]
-        command += ["--cache-dir", str(args.cache_dir)]
-        command += ["-n", str(args.workers)] if args.workers else []
-        command += ["-o", f"miri_background_runs={run / 'runs'}"]
-        command += ["--junitxml", str(run / f"suite-{data_set}.xml")]
-        suite.append((data_set, command, Path.cwd(), {}))
+        junit = run / f"suite-{data_set}.xml"
+        argv = [*PYTEST, str(Path(args.tests).resolve()), "-x", "--sim-level", "rate"]
+        argv += ["--data-set", data_set, "--cache-dir", str(args.cache_dir.resolve())]
+        argv += ["-o", f"miri_background_runs={run / 'runs'}", "--junitxml", str(junit)]
+        env = served | {SCRATCH_ENV: str(run / "scratch-cache")}
+        suite.append(
+            Session(
+                data_set,
+                tuple(argv),
+                Path.cwd(),
+                env,
+                hook,
+                run / f"suite-{data_set}.log",
+                (ScenariosFirst(),),
+                run / f"coverage-{data_set}.json" if clean else None,
+            )
+        )
     (run / "pytest.ini").write_text("[pytest]\n")
-    jwst = [*PYTEST, str(jwst_dir / JWST_TESTS), "-x", "-c", str(run / "pytest.ini")]
+    tree = mutants.jwst_background_dir().parent.parent
     # rootdir = the directory holding jwst, so test ids read jwst/background/tests/...
     # (nothing is written there: no cache provider, the JUnit file and ini are in run)
-    jwst += ["--rootdir", str(jwst_dir.parent.parent), "--confcutdir", str(jwst_dir.parent.parent)]
-    jwst += ["--junitxml", str(run / "jwst.xml")]
-    return {"suite": suite, "jwst": [("jwst", jwst, run, crds_local.environment(args.crds_root))]}
+    argv = [*PYTEST, str(mutants.jwst_background_dir() / JWST_TESTS), "-x"]
+    argv += ["-c", str(run / "pytest.ini"), "--rootdir", str(tree), "--confcutdir", str(tree)]
+    argv += ["--junitxml", str(run / "jwst.xml")]
+    env = served | crds_local.environment(args.crds_root)
+    jwst = Session(
+        "jwst",
+        tuple(argv),
+        run,
+        env,
+        hook,
+        run / "jwst.log",
+        coverage=run / "coverage-jwst.json" if clean else None,
+    )
+    return {"suite": suite, "jwst": [jwst]}
 
 
-def run_side(command: list[str], cwd: Path, env: dict, junit: Path, timeout: float) -> dict:
-    """One pytest session in its own process group (xdist workers included), killed whole
-    on timeout or when the harness is interrupted; its outcome."""
-    t0 = time.perf_counter()
-    with (junit.parent / f"{junit.stem}.log").open("w") as log:
-        proc = subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            code = None
-        finally:  # timeout or Ctrl-C: the session's own group would outlive the harness
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-    seconds = round(time.perf_counter() - t0, 1)
+def outcome(session: Session, code: int | None, seconds: float, pid: int) -> dict:
+    """A session's outcome from its exit status (None: timed out) and JUnit file."""
+    junit = Path(session.args[session.args.index("--junitxml") + 1])
     outcomes = read_junit(junit) if junit.is_file() else {}
     failed = failures(outcomes)
     first = failed[0] if failed else None
     if code is None:
-        status, first = KILLED, f"timeout after {timeout:.0f} s"
+        status, first = KILLED, f"timeout after {seconds:.0f} s"
     elif code == 0:
         status = SURVIVED
     elif code in (1, 2, 3):
         status, first = KILLED, first or f"pytest exit {code} (no test failed: collection/internal)"
     else:
         status = ERROR
-    tail = "" if status != ERROR else (junit.parent / f"{junit.stem}.log").read_text()[-2000:]
+    imported = any(line.split()[0] == str(pid) for line in mutant_import.loaded(session.hook))
+    tail = ""
+    if status == SURVIVED and not imported:
+        status, tail = ERROR, "mutated module never imported"
+    elif status == ERROR or (status == KILLED and not failed):  # what pytest said
+        tail = session.log.read_text(errors="replace")[-2000:] if session.log.is_file() else ""
     return {
+        "session": session.label,
         "status": status,
         "killed_by": first if status == KILLED else None,
         "message": outcomes[first].message if first in outcomes else "",
         "timeout": code is None,
         "exit_status": code,
         "seconds": seconds,
+        "imported": imported,
         "log_tail": tail,
     }
-
-
-def run_mutant(args, sources: dict[str, str], work: Path, timeout: float) -> dict[str, dict]:
-    """Both sides with ``sources`` served; per side its outcome (error if never imported)."""
-    run = Path(tempfile.mkdtemp(prefix="mutant-", dir=work))
-    try:
-        extra = mutant_import.prepare(run / "hook", sources)
-        sessions = side_sessions(args, run, mutants.jwst_background_dir())
-        results = {}
-        for side in args.sides:
-            done = []
-            for label, command, cwd, env in sessions[side]:
-                child = {**os.environ, **env, **extra, "PYTHONDONTWRITEBYTECODE": "1"}
-                before = len(mutant_import.loaded(run / "hook"))
-                junit = command[command.index("--junitxml") + 1]
-                result = run_side(command, cwd, child, Path(junit), timeout)
-                result["imported"] = len(mutant_import.loaded(run / "hook")) > before
-                if not result["imported"] and result["status"] == SURVIVED:
-                    result["status"], result["log_tail"] = ERROR, "mutated module never imported"
-                done.append(result | {"session": label})
-                if result["status"] != SURVIVED:
-                    break
-            results[side] = _combine(done)
-        return results
-    finally:
-        shutil.rmtree(run, ignore_errors=True)
 
 
 def _combine(sessions: list[dict]) -> dict:
@@ -184,12 +203,43 @@ def _combine(sessions: list[dict]) -> dict:
     if killed_by and last["session"] != "jwst":
         killed_by = f"[{last['session']}] {killed_by}"
     return last | {
+        "run": True,
         "killed_by": killed_by,
         "seconds": round(sum(s["seconds"] for s in sessions), 1),
         "imported": all(s["imported"] for s in sessions),
         "sessions": [
             {k: s[k] for k in ("session", "status", "exit_status", "seconds")} for s in sessions
         ],
+    }
+
+
+def not_executed(m: mutants.Mutant, executed: dict[str, set[int]]) -> str | None:
+    """Why a side cannot tell ``m`` from the original (its statement never ran in the
+    clean pass), or None when it must be run."""
+    lines = mutants.statement_lines(m.file, m.line)
+    if not lines or set(lines) & executed.get(m.module, set()):
+        return None
+    span = f"{lines.start}-{lines.stop - 1}" if len(lines) > 1 else str(lines.start)
+    return f"not run: no clean session of this side executes line(s) {span}"
+
+
+def _not_survived(result: dict) -> bool:
+    return result["status"] != SURVIVED
+
+
+def _unrun(reason: str) -> dict:
+    return {
+        "status": SURVIVED,
+        "run": False,
+        "reason": reason,
+        "killed_by": None,
+        "message": "",
+        "timeout": False,
+        "exit_status": None,
+        "seconds": 0.0,
+        "imported": False,
+        "sessions": [],
+        "log_tail": "",
     }
 
 
@@ -211,7 +261,89 @@ def _header(args, selected: list[mutants.Mutant]) -> dict:
         },
         "sides": args.sides,
         "data_sets": args.data_sets,
+        "workers": args.workers,
     }
+
+
+class _Run:
+    """The mutants of one run: their chains, the records as they complete, the report."""
+
+    def __init__(self, args, work: Path, report: dict, executed: dict, equivalent: dict):
+        self.args, self.work, self.report = args, work, report
+        self.executed, self.equivalent = executed, equivalent
+        self.pending: dict[str, dict] = {}
+        self.t0 = time.perf_counter()
+
+    def chains(self, index: int, m: mutants.Mutant, sources: dict[str, str]) -> list[Chain]:
+        """The sessions of ``m`` that must run; sides it cannot affect are recorded now."""
+        run = self.work / f"mutant-{index:04d}"
+        digest = mutant_import.prepare(run / "hook", sources)
+        sessions = side_sessions(self.args, run, digest, clean=index < 0)
+        record = {"run_dir": run, "sides": {}, "t0": time.perf_counter(), "mutant": m}
+        self.pending[str(run)] = record
+        chains = []
+        for side in self.args.sides:
+            known = index >= 0 and self.executed is not None  # None: no clean pass, no coverage
+            reason = not_executed(m, self.executed[side]) if known else None
+            if reason:
+                record["sides"][side] = _unrun(reason)
+            else:
+                chains.append(Chain(f"{run}|{side}", sessions[side], _not_survived))
+        record["waiting"] = len(chains)
+        if not chains:
+            self._complete(record)
+        return chains
+
+    def finished(self, chain: Chain) -> None:
+        run, side = chain.name.split("|")
+        record = self.pending[run]
+        record["sides"][side] = _combine(chain.results)
+        record["waiting"] -= 1
+        if record["waiting"] == 0:
+            self._complete(record)
+
+    def _complete(self, record: dict) -> None:
+        del self.pending[str(record["run_dir"])]
+        m = record["mutant"]
+        sides = {s: record["sides"][s] for s in self.args.sides}
+        if m is None:  # the clean pass
+            self.report["clean"] = sides
+        else:
+            self.report["mutants"].append(
+                {
+                    "id": m.id,
+                    "file": m.file,
+                    "operator": m.operator,
+                    "line": m.line,
+                    "region": m.region,
+                    "diff": m.diff,
+                    "equivalent": self.equivalent.get(m.id),
+                    **sides,
+                    "seconds": round(sum(r["seconds"] for r in sides.values()), 1),
+                }
+            )
+            done = len(self.report["mutants"])
+            _write(self.args.out, self.report, self.t0, complete=False)
+            total = len(self.report["selection"]["ids"])
+            print(f"[{done}/{total}] {m.id} {m.diff}\n    {_line(sides)}", flush=True)
+        record["sides"] = sides
+        if m is not None:
+            shutil.rmtree(record["run_dir"], ignore_errors=True)
+
+
+def _executed(work: Path, sides: list[str]) -> dict[str, dict[str, set[int]]]:
+    """Per side, {module: lines run} from the clean pass's coverage files."""
+    out = {}
+    for side in sides:
+        labels = ["jwst"] if side == "jwst" else list(DATA_SETS)
+        lines: dict[str, set[int]] = {}
+        for label in labels:
+            path = work / "mutant--001" / f"coverage-{label}.json"
+            if path.is_file():
+                for module, found in json.loads(path.read_text()).items():
+                    lines.setdefault(module, set()).update(found)
+        out[side] = lines
+    return out
 
 
 def run(args) -> int:
@@ -229,39 +361,42 @@ def run(args) -> int:
     args.crds_root = crds_root(args.cache_dir)
     equivalent, notes = mutation_report.equivalents()
     report = _header(args, selected) | {"equivalents_notes": notes, "mutants": []}
-    t0 = time.perf_counter()
+    print(f"preloaded the libraries in {mutant_fork.preload():.1f} s", flush=True)
     original = {m.module: mutants.original_source(m.file) for m in _one_per_file()}
     with tempfile.TemporaryDirectory(prefix="mb-mutation-") as tmp:
         work = Path(tmp)
-        timeout = args.timeout or 600.0
+        fixed = args.timeout
+        clean_seconds: dict[str, float] = {}
+        executed = None
         if not args.no_clean:
-            clean = run_mutant(args, original, work, timeout)
-            report["clean"] = clean
-            print(f"clean: {_line(clean)}", flush=True)
-            if any(r["status"] != SURVIVED for r in clean.values()):
+            clean = _Run(args, work, report, executed, equivalent)
+            chains = clean.chains(-1, None, original)
+            mutant_fork.run_chains(
+                chains, args.workers, lambda s: fixed or 1800.0, clean.finished, outcome
+            )
+            print(f"clean: {_line(report['clean'])}", flush=True)
+            if any(r["status"] != SURVIVED for r in report["clean"].values()):
                 write_json_atomic(args.out, report | {"complete": False, "seconds": 0.0})
                 print(f"the clean pass did not pass on every side; see {args.out}")
                 return 2
-            timeout = args.timeout or 3 * max(r["seconds"] for r in clean.values()) + 60
-        report["timeout_seconds"] = timeout
-        for i, m in enumerate(selected):
-            s0 = time.perf_counter()
-            sides = run_mutant(args, {m.module: m.source()}, work, timeout)
-            record = {
-                "id": m.id,
-                "file": m.file,
-                "operator": m.operator,
-                "line": m.line,
-                "region": m.region,
-                "diff": m.diff,
-                "equivalent": equivalent.get(m.id),
-                **sides,
-                "seconds": round(time.perf_counter() - s0, 1),
-            }
-            report["mutants"].append(record)
-            _write(args.out, report, t0, complete=False)
-            print(f"[{i + 1}/{len(selected)}] {m.id} {m.diff}\n    {_line(sides)}", flush=True)
-    _write(args.out, report, t0, complete=True)
+            for side in report["clean"].values():
+                for s in side["sessions"]:
+                    clean_seconds[s["session"]] = s["seconds"]
+            executed = _executed(work, args.sides)
+        report["timeout_seconds"] = {k: 3 * v + 60 for k, v in clean_seconds.items()}
+        mutation = _Run(args, work, report, executed, equivalent)
+        chains = [
+            c for i, m in enumerate(selected) for c in mutation.chains(i, m, {m.module: m.source()})
+        ]
+        mutant_fork.run_chains(
+            chains,
+            args.workers,
+            lambda s: fixed or report["timeout_seconds"].get(s.label, 1800.0),
+            mutation.finished,
+            outcome,
+        )
+    _write(args.out, report, mutation.t0, complete=True)
+    _bench(args, report)
     print(mutation_report.table(report))
     print(f"wrote {args.out} in {report['seconds']:.0f} s")
     errors = report["summary"].get("suite", {}).get("errors", [])
@@ -274,15 +409,35 @@ def _one_per_file() -> list[mutants.Mutant]:
 
 
 def _write(out: Path, report: dict, t0: float, *, complete: bool) -> None:
-    report["summary"] = mutation_report.summarize(report["mutants"])
+    report["summary"] = summary = mutation_report.summarize(report["mutants"])
     report["complete"] = complete
     report["seconds"] = round(time.perf_counter() - t0, 1)
+    n = summary["mutants_run"]
+    summary["wall_seconds_per_mutant"] = round(report["seconds"] / n, 1) if n else None
     write_json_atomic(out, report)
+
+
+def _bench(args, report: dict) -> None:
+    """The run's cost into ``args.bench`` (its ``mutation`` entry; the rest is kept)."""
+    bench = json.loads(args.bench.read_text()) if args.bench.is_file() else {}
+    s = report["summary"]
+    bench["mutation"] = {
+        "selection": report["selection"] | {"ids": len(report["selection"]["ids"])},
+        "mutants": s["mutants_run"],
+        "workers": args.workers,
+        "wall_seconds": report["seconds"],
+        "wall_seconds_per_mutant": s["wall_seconds_per_mutant"],
+        "median_session_seconds_per_mutant": s["median_seconds_per_mutant"],
+        "cpu": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+    write_json_atomic(args.bench, bench)
 
 
 def _line(sides: dict[str, dict]) -> str:
     return "; ".join(
-        f"{side} {r['status']} in {r['seconds']:.0f} s"
+        f"{side} {r['status']}"
+        + (f" in {r['seconds']:.0f} s" if r.get("run", True) else f" ({r['reason']})")
         + (f" by {r['killed_by']}" if r["killed_by"] else "")
         for side, r in sides.items()
     )

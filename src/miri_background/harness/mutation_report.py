@@ -55,6 +55,7 @@ def _rate(records: list[dict], side: str) -> dict:
         "killed": killed,
         "timeouts": sum(r[side]["status"] == KILLED and r[side]["timeout"] for r in scored),
         "survived": sum(r[side]["status"] == SURVIVED for r in scored),
+        "not_run": sum(not r[side].get("run", True) for r in scored),
         "errors": sum(r[side]["status"] == ERROR for r in scored),
         "score": round(killed / len(scored), 4) if scored else None,
     }
@@ -85,7 +86,9 @@ def summarize(records: list[dict]) -> dict:
                 if r[side]["status"] == SURVIVED and not r.get("equivalent")
             ],
             "errors": [r["id"] for r in done if r[side]["status"] == ERROR],
-            "median_seconds": _median([r[side]["seconds"] for r in done]),
+            "median_seconds": _median(
+                [r[side]["seconds"] for r in done if r[side].get("run", True)]
+            ),
         }
     out["median_seconds_per_mutant"] = _median([r["seconds"] for r in records])
     out["equivalent_but_killed"] = [

@@ -90,17 +90,23 @@ def test_equivalents_are_reasoned_and_in_range(jwst_300):
 
 
 def test_hook_serves_the_mutant_and_leaves_jwst_alone(tmp_path):
-    """A fresh process imports the mutant from the copy; the rest of jwst is the installed one."""
+    """A process with the finder installed imports the mutant from the copy; the rest of
+    jwst is the installed one, and the installed files are unchanged."""
     installed = mutants.jwst_background_dir()
     before = _tree_sha256(installed)
     (m,) = mutants.select(only=[KILLABLE])
-    env = {**os.environ, **mutant_import.prepare(tmp_path / "hook", {m.module: m.source()})}
+    mutant_import.prepare(tmp_path / "hook", {m.module: m.source()})
     probe = (
-        "import inspect, jwst.background.background_step as s, jwst.background.background_sub as b;"
+        "import inspect, pathlib, sys; from miri_background.harness import mutant_import;"
+        "mutant_import.install(pathlib.Path(sys.argv[1]));"
+        "import jwst.background.background_step as s, jwst.background.background_sub as b;"
         "print(b.__file__); print(s.__file__); print('axis= 1' in inspect.getsource(b))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe, str(tmp_path / "hook")],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     assert out == [
         str(tmp_path / "hook" / "served" / "jwst_background_background_sub.py"),
@@ -128,6 +134,7 @@ def test_score_is_killed_over_non_equivalent():
     ]
     s = mutation_report.summarize(records)
     expected = {"mutants": 3, "equivalent": 1, "killed": 1, "timeouts": 0, "survived": 1}
+    expected |= {"not_run": 0}
     assert s["suite"]["overall"] == expected | {"errors": 0, "score": 0.5}, s["suite"]["overall"]
     assert [v["id"] for v in s["suite"]["survivors"]] == [ids[1]]
     assert s["jwst"]["overall"]["score"] == 0.0
@@ -140,8 +147,8 @@ def test_score_is_killed_over_non_equivalent():
 
 
 def _args(root: Path, tmp_path: Path, **given) -> SimpleNamespace:
-    """The harness's arguments: no clean pass, the suite in one process (-n 0), the
-    project's cache (where ``make test``'s regression run keeps its simulation)."""
+    """The harness's arguments: no clean pass, two sessions at once, the project's cache
+    (where ``make test``'s regression run keeps its simulation)."""
     defaults = {
         "out": tmp_path / "mutation.json",
         "mutants": None,
@@ -150,13 +157,14 @@ def _args(root: Path, tmp_path: Path, **given) -> SimpleNamespace:
         "only": None,
         "sides": list(mutation_report.SIDES),
         "tests": str(root / "tests" / "regression"),
-        "workers": 0,
+        "workers": 2,
         "data_sets": ["mirisim"],
         "cache_dir": root / ".cache" / "mb",
         "timeout": 900.0,
         "no_clean": True,
         "list": False,
         "merge": None,
+        "bench": tmp_path / "bench.json",
     }
     return SimpleNamespace(**(defaults | given))
 
@@ -203,39 +211,71 @@ def test_kill_9_mid_mutant_leaves_the_installed_jwst_byte_identical(request, tmp
 
 
 def _kill_children_of_this_test(tmp_path: Path) -> None:
-    """SIGKILL the pytest session the killed harness left behind (its own process group,
-    found by its JUnit path under ``tmp_path``)."""
+    """SIGKILL the sessions the killed harness left behind (forks of it: the same command
+    line, which names ``tmp_path``)."""
     for proc in Path("/proc").iterdir():
         try:
             cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
         except OSError:
             continue
-        if proc.name.isdigit() and str(tmp_path) in cmdline and "pytest" in cmdline:
+        if proc.name.isdigit() and str(tmp_path) in cmdline and "miri_background" in cmdline:
             os.kill(int(proc.name), signal.SIGKILL)
 
 
 @pytest.mark.parametrize(
-    ("code", "timeout", "status", "killed_by"),
+    ("body", "timeout", "status", "killed_by"),
     [
-        ("raise SystemExit(0)", 60, "survived", None),
-        (
-            "raise SystemExit(1)",
-            60,
-            "killed",
-            "pytest exit 1 (no test failed: collection/internal)",
-        ),
-        ("raise SystemExit(4)", 60, "error", None),
+        ("assert True", 60, "survived", None),
+        ("assert False", 60, "killed", "test_probe.py::test_probe"),
+        ("assert True", 60, "error", None),  # with an unknown option: usage error, exit 4
         ("import time; time.sleep(60)", 1, "killed", "timeout after 1 s"),
     ],
     ids=["pass", "fail", "usage-error", "timeout"],
 )
-def test_side_status_from_exit_status_and_timeout(tmp_path, code, timeout, status, killed_by):
-    """Exit 0 survives, 1-3 kill, others are harness errors; a timeout kills (and says so)."""
-    command = [sys.executable, "-c", code]
-    result = mutation.run_side(command, tmp_path, dict(os.environ), tmp_path / "s.xml", timeout)
+def test_session_status_from_exit_status_and_timeout(tmp_path, body, timeout, status, killed_by):
+    """A forked pytest session: exit 0 survives, 1-3 kill (the first failing test named),
+    other exits are harness errors; a timeout kills its process group (and says so)."""
+    from miri_background.harness import mutant_fork
+
+    (m,) = mutants.select(only=[KILLABLE])
+    mutant_import.prepare(tmp_path / "hook", {m.module: m.source()})
+    (tmp_path / "test_probe.py").write_text(
+        f"import jwst.background.background_sub\n\ndef test_probe():\n    {body}\n"
+    )
+    args = ("-p", "no:cacheprovider", "test_probe.py", "--junitxml", str(tmp_path / "s.xml"))
+    args += ("--no-such-option",) if status == "error" else ()
+    session = mutant_fork.Session("probe", args, tmp_path, {}, tmp_path / "hook", tmp_path / "log")
+    chain = mutant_fork.Chain("probe", [session], lambda r: True)
+    ended = []
+    t0 = time.monotonic()
+    mutant_fork.run_chains([chain], 1, lambda s: timeout, ended.append, mutation.outcome)
+    (result,) = chain.results
+    assert ended == [chain] and time.monotonic() - t0 < 30
     assert (result["status"], result["killed_by"]) == (status, killed_by), result
     assert result["timeout"] == (timeout == 1)
-    assert result["seconds"] < 30, result
+    assert result["imported"] == (status != "error"), result  # the child imported the copy
+
+
+def test_unexecuted_statement_is_not_run():
+    """A mutant whose statement the clean pass never ran is survived without a session;
+    a line of a multi-line statement counts as run when any line of it ran."""
+    (m,) = mutants.select(only=[EQUIVALENT])  # L48, NIRCam-only
+    assert mutants.statement_lines(m.file, m.line) == range(48, 49)
+    assert "line(s) 48" in mutation.not_executed(m, {m.module: {40, 41, 57}})
+    assert mutation.not_executed(m, {m.module: {48}}) is None
+    slice_line = next(x for x in mutants.all_mutants("background_sub.py") if x.line == 144)
+    span = mutants.statement_lines(slice_line.file, 144)
+    assert span.start < 144 < span.stop - 1, span  # the idx = (...) statement
+    assert mutation.not_executed(slice_line, {slice_line.module: {span.start}}) is None
+
+
+def test_scenario_tests_go_first():
+    items = [
+        SimpleNamespace(path=Path(f"tests/regression/{n}.py"))
+        for n in ("a", "test_scenarios_x", "b")
+    ]
+    mutation.ScenariosFirst().pytest_collection_modifyitems(items)
+    assert [i.path.stem for i in items] == ["test_scenarios_x", "a", "b"]
 
 
 def test_report_section_lists_rates_and_survivors():
@@ -258,10 +298,10 @@ def test_served_mutant_enters_every_key_on_jwst_source(tmp_path, monkeypatch):
     from miri_background.pipeline import background, scenarios
 
     (m,) = mutants.select(only=[KILLABLE])
-    extra = mutant_import.prepare(tmp_path / "hook", {m.module: m.source()})
-    override = {"jwst_overrides": extra[mutant_import.MUTANT_ENV]}
+    digest = mutant_import.prepare(tmp_path / "hook", {m.module: m.source()})
+    override = {"jwst_overrides": digest}
     assert software.served_overrides() == {}
-    monkeypatch.setenv(mutant_import.MUTANT_ENV, extra[mutant_import.MUTANT_ENV])
+    monkeypatch.setenv(mutant_import.MUTANT_ENV, digest)
     assert software.served_overrides() == override
     scenarios.code_fingerprint.cache_clear()
     try:
