@@ -39,6 +39,7 @@ from miri_background.files import write_json_atomic
 from miri_background.harness import mutant_import, mutants, mutation_report
 from miri_background.harness.mutation_report import ERROR, KILLED, SURVIVED
 from miri_background.harness.pytest_run import failures, read_junit
+from miri_background.harness.shards import parse_shard
 from miri_background.inputs import crds_local
 
 PYTEST = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q")
@@ -54,7 +55,7 @@ def add_arguments(parser) -> None:
         "--mutants", type=int, default=None, metavar="N", help="deterministic sample of N"
     )
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="sample seed")
-    parser.add_argument("--shard", type=_shard, default=(1, 1), metavar="I/N")
+    parser.add_argument("--shard", type=parse_shard, default=(1, 1), metavar="I/N")
     parser.add_argument("--only", nargs="+", metavar="ID", help="these mutant ids only")
     parser.add_argument(
         "--sides", nargs="+", choices=mutation_report.SIDES, default=list(mutation_report.SIDES)
@@ -69,13 +70,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-clean", action="store_true", help="skip the clean pass")
     parser.add_argument("--list", action="store_true", help="print the selection and counts")
     parser.add_argument("--merge", nargs="+", type=Path, metavar="FILE", help="merge shards")
-
-
-def _shard(text: str) -> tuple[int, int]:
-    index, _, count = text.partition("/")
-    if not (index.isdigit() and count.isdigit()):
-        raise ValueError(f"--shard {text!r}: expected I/N, e.g. 2/4")
-    return int(index), int(count)
 
 
 def crds_root(cache_dir: Path) -> Path:
