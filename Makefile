@@ -54,9 +54,11 @@ bench: setup
 sensitivity: setup
 	$(BIN)/python -m miri_background sensitivity --out reports/sensitivity.json $(if $(FAULTS),--faults $(FAULTS))
 
+## The physical checks over SEEDS noise realisations (SHARD=i/N: every N-th seed from the
+## i-th, one CI shard; `python -m miri_background specificity --merge` joins the shards).
 specificity: setup
 	$(BIN)/python -m miri_background specificity --seeds $(SEEDS) --data-set $(DATA_SET) \
-		--out reports/specificity.json
+		--shard $(SHARD) --out reports/specificity.json
 
 ## cosmic-ray mutants of jwst.background: the suite and jwst's own unit tests per mutant
 ## (MUTANTS=N SEED=S: a deterministic sample; SHARD=i/N: one CI shard).

@@ -126,3 +126,27 @@ def test_nightly_covers_pinned_main_releases_and_gated_bigdata():
     assert opener["if"] == "${{ failure() }}"
     assert set(opener["needs"]) == set(jobs) - {"open-issue", "bigdata-gate"}
     assert any("github-script" in s.get("uses", "") for s in opener["steps"])
+
+
+@pytest.mark.parametrize("harness", ["mutation", "specificity"])
+def test_nightly_shards_a_harness_over_a_matrix_and_merges_every_shard(harness):
+    """Shard i of N runs ``--shard "i/N"`` with N the matrix size; the merge job waits for
+    every shard (even failed ones), merges the uploaded JSONs and uploads the report."""
+    jobs = load("nightly.yml")["jobs"]
+    shard, merge = jobs[harness], jobs[f"{harness}-merge"]
+    matrix = shard["strategy"]["matrix"]["shard"]
+    count = len(matrix)
+    assert matrix == list(range(1, count + 1)) and count > 1, f"{harness} matrix: {matrix}"
+    assert not shard["strategy"]["fail-fast"], "a failing shard cancels the others"
+    out = f"reports/{harness}-${{{{ matrix.shard }}}}.json"
+    run = steps_run(shard)
+    for arg in (f'--shard "${{{{ matrix.shard }}}}/{count}"', f'--out "{out}"'):
+        assert arg in run, f"{harness}, {count} shards: no {arg} in\n{run}"
+    uploads = [s["with"] for s in shard["steps"] if "upload-artifact" in s.get("uses", "")]
+    assert [u["path"] for u in uploads] == [out], uploads
+    assert merge["needs"] == harness and merge["if"] == "${{ !cancelled() }}", merge
+    (download,) = [s["with"] for s in merge["steps"] if "download-artifact" in s.get("uses", "")]
+    assert download["pattern"] == uploads[0]["name"].replace("${{ matrix.shard }}", "*")
+    assert f"{harness} --merge {download['path']}/*.json" in steps_run(merge), steps_run(merge)
+    final = [s["with"]["path"] for s in merge["steps"] if "upload-artifact" in s.get("uses", "")]
+    assert final == [f"reports/{harness}.json"], final

@@ -36,6 +36,8 @@ from cosmic_ray.commands.init import _all_work_items
 from cosmic_ray.mutating import mutate_code
 from cosmic_ray.plugins import get_operator
 
+from miri_background.harness import shards
+
 PACKAGE = "jwst.background"
 FILES = ("background_sub.py", "background_step.py")
 OUT_OF_SCOPE = ("WFSS", "SOSS")
@@ -237,7 +239,4 @@ def select(
     elif sample is not None and sample < len(mutants):
         chosen = set(random.Random(seed).sample(range(len(mutants)), sample))
         mutants = [m for i, m in enumerate(mutants) if i in chosen]
-    index, count = shard
-    if not 1 <= index <= count:
-        raise ValueError(f"--shard {index}/{count}: need 1 <= i <= N")
-    return mutants[index - 1 :: count]
+    return shards.take(mutants, shard)

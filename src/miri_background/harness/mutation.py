@@ -48,6 +48,7 @@ from miri_background.harness import mutant_fork, mutant_import, mutants, mutatio
 from miri_background.harness.mutant_fork import Chain, Session
 from miri_background.harness.mutation_report import ERROR, KILLED, SURVIVED
 from miri_background.harness.pytest_run import failures, read_junit
+from miri_background.harness.shards import parse_shard
 from miri_background.inputs import crds_local
 
 PYTEST = ("-p", "no:cacheprovider", "-q")
@@ -72,7 +73,7 @@ def add_arguments(parser) -> None:
         "--mutants", type=int, default=None, metavar="N", help="deterministic sample of N"
     )
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="sample seed")
-    parser.add_argument("--shard", type=_shard, default=(1, 1), metavar="I/N")
+    parser.add_argument("--shard", type=parse_shard, default=(1, 1), metavar="I/N")
     parser.add_argument("--only", nargs="+", metavar="ID", help="these mutant ids only")
     parser.add_argument(
         "--sides", nargs="+", choices=mutation_report.SIDES, default=list(mutation_report.SIDES)
@@ -96,13 +97,6 @@ def add_arguments(parser) -> None:
         metavar="FILE",
         help="where the run's cost figures go (its 'mutation' entry)",
     )
-
-
-def _shard(text: str) -> tuple[int, int]:
-    index, _, count = text.partition("/")
-    if not (index.isdigit() and count.isdigit()):
-        raise ValueError(f"--shard {text!r}: expected I/N, e.g. 2/4")
-    return int(index), int(count)
 
 
 def crds_root(cache_dir: Path) -> Path:

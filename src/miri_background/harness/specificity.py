@@ -6,10 +6,18 @@ cores), with its own temporary cache and run directories. The checks are designe
 false-alarm probability <= 1e-3 per run (metrics.RUN_FALSE_ALARM), so 50 seeds should give
 no failure at all (P(any) <= 5 %). ``--data-set flight`` sweeps the F2550W stand-in
 instead (`inputs.simulator.flight_standin`: rate level, detection-based pixel sets).
+
+Sharding (CI job matrix). The seeds are ``S, S + 1, ..., S + K - 1`` (``--first-seed`` S,
+``--seeds`` K); ``--shard i/N`` runs ``shards.take`` of them, seeds ``S + i - 1 + j N``
+(j = 0, 1, ...). ``--merge FILE...`` joins the N shard reports into the report of the
+full run (same ``settings``, runs in seed order, summary recomputed from the runs); it
+refuses shards of different settings, a shard held twice, a missing shard or a report
+whose seeds are not its shards'. A report's ``shards`` lists the shard indices it holds.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
@@ -18,9 +26,13 @@ from collections import Counter
 from pathlib import Path
 
 from miri_background.files import write_json_atomic
+from miri_background.harness import shards
 from miri_background.harness.pytest_run import failures, pytest_command, read_junit
 
 FIRST_SEED = 1000
+DESIGNED_FALSE_ALARM_PER_RUN = 1e-3
+SETTINGS = ("seeds", "first_seed", "level", "data_set", "shard_count")
+"""A report's ``settings`` keys: shards merge only when all of them agree."""
 
 
 def add_arguments(parser) -> None:
@@ -33,6 +45,84 @@ def add_arguments(parser) -> None:
     parser.add_argument("--tests", default="tests/regression", metavar="PATH")
     parser.add_argument("--workers", type=int, default=2, metavar="N", help="pytest -n")
     parser.add_argument("--out", type=Path, default=Path("reports/specificity.json"))
+    parser.add_argument(
+        "--shard", type=shards.parse_shard, default=(1, 1), metavar="I/N", help="one CI shard"
+    )
+    parser.add_argument("--merge", nargs="+", type=Path, metavar="FILE", help="merge shards")
+
+
+def shard_seeds(first_seed: int, seeds: int, shard: tuple[int, int]) -> list[int]:
+    """The seeds of shard ``(i, n)``: ``first_seed + i - 1 + j n`` for ``j >= 0``, below
+    ``first_seed + seeds`` (``shards.take`` of the full list)."""
+    return shards.take(range(first_seed, first_seed + seeds), shard)
+
+
+def summarize(runs: list[dict]) -> dict:
+    """Failures per test (most first), runs with failures, errored sessions, verdict."""
+    per_test = Counter(t for r in runs for t in r["failed"])
+    errors = [r["seed"] for r in runs if "error" in r]
+    return {
+        "failures_per_test": dict(per_test.most_common()),
+        "runs_with_failures": sum(bool(r["failed"]) for r in runs),
+        "sessions_that_errored": errors,
+        "verdict": "pass" if not per_test and not errors else "fail",
+    }
+
+
+def report(settings: dict, held: list[int], runs: list[dict]) -> dict:
+    """The JSON report of ``runs`` (any order) for shards ``held`` of ``settings``."""
+    runs = sorted(runs, key=lambda r: r["seed"])
+    return {
+        "settings": settings,
+        "shards": sorted(held),
+        "seeds": [r["seed"] for r in runs],
+        "designed_false_alarm_per_run": DESIGNED_FALSE_ALARM_PER_RUN,
+        **summarize(runs),
+        "runs": runs,
+    }
+
+
+def merge(named: dict[str, dict]) -> dict:
+    """One report from shard reports (file name -> report) of the same settings.
+
+    Raises
+    ------
+    ValueError
+        Naming the first problem: a file that is no specificity report, settings that
+        differ from the first file's, a shard held by two files, a missing shard, or a
+        file whose seeds are not those of the shards it says it holds.
+    """
+    names = list(named)
+    for name in names:
+        if set(named[name].get("settings", {})) != set(SETTINGS):
+            raise ValueError(f"{name}: not a specificity report (no settings {SETTINGS})")
+    first = named[names[0]]["settings"]
+    n = first["shard_count"]
+    owner: dict[int, str] = {}
+    for name, rep in named.items():
+        differ = [k for k in SETTINGS if rep["settings"][k] != first[k]]
+        if differ:
+            listed = ", ".join(f"{k} {rep['settings'][k]!r} vs {first[k]!r}" for k in differ)
+            raise ValueError(f"{name}: settings differ from {names[0]}'s: {listed}")
+        for i in rep["shards"]:
+            if i in owner:
+                raise ValueError(f"shard {i}/{n} is in both {owner[i]} and {name}")
+            owner[i] = name
+        want = sorted(
+            seed
+            for i in rep["shards"]
+            for seed in shard_seeds(first["first_seed"], first["seeds"], (i, n))
+        )
+        if rep["seeds"] != want:
+            got = set(rep["seeds"])
+            raise ValueError(
+                f"{name}: seeds are not those of its shards {rep['shards']}: missing "
+                f"{sorted(set(want) - got)}, extra {sorted(got - set(want))}"
+            )
+    missing = [f"{i}/{n}" for i in range(1, n + 1) if i not in owner]
+    if missing:
+        raise ValueError(f"missing shard(s) {', '.join(missing)} (merged: {', '.join(names)})")
+    return report(first, list(owner), [r for rep in named.values() for r in rep["runs"]])
 
 
 def run_seed(seed: int, args, workdir: Path) -> dict:
@@ -74,38 +164,47 @@ def run_seed(seed: int, args, workdir: Path) -> dict:
 
 
 def run(args) -> int:
-    """Run every seed, write the JSON report, print a summary; 1 if anything failed."""
+    """Run this shard's seeds (or merge shard reports), write the JSON report atomically,
+    print a summary; 1 if anything failed."""
+    if args.merge:
+        out = merge({str(p): json.loads(p.read_text()) for p in args.merge})
+    else:
+        out = report(_settings(args), [args.shard[0]], _run_seeds(args))
+    write_json_atomic(args.out, out)
+    n = out["settings"]["shard_count"]
+    print(
+        f"specificity (shards {', '.join(f'{i}/{n}' for i in out['shards'])}): "
+        f"{len(out['runs'])} seeds, {out['runs_with_failures']} with failures, "
+        f"{len(out['sessions_that_errored'])} errored; per test: "
+        f"{out['failures_per_test'] or 'none'} -> {args.out}"
+    )
+    return 0 if out["verdict"] == "pass" else 1
+
+
+def _settings(args) -> dict:
+    return {
+        "seeds": args.seeds,
+        "first_seed": args.first_seed,
+        "level": args.level,
+        "data_set": args.data_set,
+        "shard_count": args.shard[1],
+    }
+
+
+def _run_seeds(args) -> list[dict]:
+    seeds = shard_seeds(args.first_seed, args.seeds, args.shard)
     results = []
     with tempfile.TemporaryDirectory(prefix="mb-specificity-") as tmp:
-        for i in range(args.seeds):
-            seed = args.first_seed + i
+        for i, seed in enumerate(seeds):
             workdir = Path(tmp) / f"s{seed}"
             workdir.mkdir()
             result = run_seed(seed, args, workdir)
             results.append(result)
             status = "error" if "error" in result else f"{len(result['failed'])} failed"
             print(
-                f"[{i + 1}/{args.seeds}] seed {seed}: {result['tests']} tests, {status}, "
+                f"[{i + 1}/{len(seeds)}] seed {seed}: {result['tests']} tests, {status}, "
                 f"{result['seconds']:.0f} s",
                 flush=True,
             )
             subprocess.run(["rm", "-rf", str(workdir)], check=False)
-    per_test = Counter(t for r in results for t in r["failed"])
-    errors = [r["seed"] for r in results if "error" in r]
-    report = {
-        "seeds": [r["seed"] for r in results],
-        "level": args.level,
-        "data_set": args.data_set,
-        "designed_false_alarm_per_run": 1e-3,
-        "failures_per_test": dict(per_test.most_common()),
-        "runs_with_failures": sum(bool(r["failed"]) for r in results),
-        "sessions_that_errored": errors,
-        "runs": results,
-        "verdict": "pass" if not per_test and not errors else "fail",
-    }
-    write_json_atomic(args.out, report)
-    print(
-        f"specificity: {len(results)} seeds, {report['runs_with_failures']} with failures, "
-        f"{len(errors)} errored; per test: {dict(per_test) or 'none'} -> {args.out}"
-    )
-    return 0 if report["verdict"] == "pass" else 1
+    return results
