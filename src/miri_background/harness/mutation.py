@@ -377,6 +377,10 @@ def run(args) -> int:
                 for s in side["sessions"]:
                     clean_seconds[s["session"]] = s["seconds"]
             executed = _executed(work, args.sides)
+            report["executed_lines"] = {
+                side: {module: sorted(lines) for module, lines in found.items()}
+                for side, found in executed.items()
+            }
         report["timeout_seconds"] = {k: 3 * v + 60 for k, v in clean_seconds.items()}
         mutation = _Run(args, work, report, executed, equivalent)
         chains = [

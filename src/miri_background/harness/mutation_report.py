@@ -104,13 +104,20 @@ def _median(values: list[float]) -> float | None:
 
 
 def merge(reports: list[dict]) -> dict:
-    """One report from shard reports of the same jwst files (mutants de-duplicated by id;
-    regions and equivalents re-derived from the current code and equivalents file)."""
+    """One report from shard reports of the same jwst files (mutants de-duplicated by id,
+    the sides of runs with different ``--sides`` joined; regions and equivalents re-derived
+    from the current code and equivalents file)."""
     first = reports[0]
     for other in reports[1:]:
         if other["jwst"]["sha256"] != first["jwst"]["sha256"]:
             raise ValueError("shards were run on different jwst background files")
-    records = list({r["id"]: r for rep in reports for r in rep["mutants"]}.values())
+    by_id: dict[str, dict] = {}
+    for rep in reports:  # a mutant run side by side in two reports keeps both sides
+        for r in rep["mutants"]:
+            both = by_id.get(r["id"], {}) | r
+            both["seconds"] = round(sum(both[s]["seconds"] for s in SIDES if s in both), 1)
+            by_id[r["id"]] = both
+    records = list(by_id.values())
     every = {m.id: m for f in mutants.FILES for m in mutants.all_mutants(f)}
     order = {mid: i for i, mid in enumerate(every)}
     records.sort(key=lambda r: order.get(r["id"], len(order)))
@@ -123,7 +130,7 @@ def merge(reports: list[dict]) -> dict:
     return {
         **first,
         "selection": {"merged": [rep["selection"] for rep in reports]},
-        "clean": {f"shard{i + 1}": rep["clean"] for i, rep in enumerate(reports)},
+        "clean": {f"shard{i + 1}": rep.get("clean") for i, rep in enumerate(reports)},
         "mutants": records,
         "summary": summarize(records),
         "complete": all(rep["complete"] for rep in reports),

@@ -146,6 +146,20 @@ def test_score_is_killed_over_non_equivalent():
     assert merged["summary"]["suite"]["overall"]["score"] == 0.5
 
 
+def test_merge_joins_the_sides_of_separate_runs():
+    """A suite-only run and a jwst-only run of the same mutant merge into one record."""
+    (mid,) = [m.id for m in mutants.all_mutants("background_sub.py")[:1]]
+    both = _record(mid, "killed", "survived")
+    suite = {k: v for k, v in both.items() if k != "jwst"}
+    jwst = {k: v for k, v in both.items() if k != "suite"}
+    shard = {"jwst": {"sha256": {}}, "selection": {}, "complete": True, "seconds": 1.0}
+    merged = mutation_report.merge([shard | {"mutants": [suite]}, shard | {"mutants": [jwst]}])
+    (record,) = merged["mutants"]
+    assert (record["suite"]["status"], record["jwst"]["status"]) == ("killed", "survived")
+    assert record["seconds"] == 4.0, record
+    assert merged["summary"]["jwst"]["overall"]["killed"] == 0
+
+
 def _args(root: Path, tmp_path: Path, **given) -> SimpleNamespace:
     """The harness's arguments: no clean pass, two sessions at once, the project's cache
     (where ``make test``'s regression run keeps its simulation)."""
