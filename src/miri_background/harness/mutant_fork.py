@@ -6,6 +6,7 @@ imports them once in the harness; each session is then a ``fork`` of it (POSIX) 
 
 1. gets its own process group (``setpgid`` in both processes, so there is no window in
    which a kill of the group misses it): a timeout or the harness's exit kills it whole;
+   on Linux it also dies with the harness, kill -9 included (``PR_SET_PDEATHSIG``);
 2. drops every ``jwst`` and ``miri_background`` module from ``sys.modules``, so both are
    imported afresh in the child (what pytest imports is rewritten as usual, and nothing
    the parent bound stands in for a mutated module); the third-party libraries stay warm;
@@ -22,6 +23,7 @@ chain, e.g. the flight data set only for a mutant the MIRISim data set did not k
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import json
 import os
@@ -56,6 +58,8 @@ PRELOAD = (
 """Imported once by the harness; the children inherit them (``jwst`` is re-imported)."""
 FRESH = ("jwst", "miri_background")
 """Top-level packages every child imports afresh."""
+PR_SET_PDEATHSIG = 1
+"""prctl option (linux/prctl.h): the signal a process gets when its parent ends."""
 CHILD_FAILED = 70
 """Exit status of a child whose set-up raised before pytest ran (traceback in its log)."""
 
@@ -111,11 +115,12 @@ class Chain:
     results: list[dict] = field(default_factory=list)
 
 
-def _child(session: Session) -> None:
+def _child(session: Session, parent: int) -> None:
     """The forked child: never returns."""
     code = CHILD_FAILED
     try:
         os.setpgid(0, 0)
+        _die_with(parent)
         fd = os.open(session.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
@@ -131,6 +136,15 @@ def _child(session: Session) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(int(code))
+
+
+def _die_with(parent: int) -> None:
+    """Linux: SIGKILL this child when the harness dies, even by kill -9 (``prctl``
+    PR_SET_PDEATHSIG); elsewhere it runs to its end."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the harness died before prctl took effect
+        os._exit(CHILD_FAILED)
 
 
 def _pytest(session: Session) -> int:
@@ -176,6 +190,7 @@ def run_chains(
     ``timeout(session)`` seconds is killed with its process group; so is every running
     session when this returns by an exception (Ctrl-C included).
     """
+    parent = os.getpid()
     queue = list(chains)
     position = {id(c): 0 for c in queue}
     running: dict[int, _Running] = {}
@@ -187,7 +202,7 @@ def run_chains(
                 sys.stdout.flush()
                 pid = os.fork()
                 if pid == 0:
-                    _child(session)
+                    _child(session, parent)
                 try:
                     os.setpgid(pid, pid)
                 except OSError:  # the child did it first (or already ended)

@@ -203,8 +203,9 @@ def test_harness_kills_a_killable_mutant_and_spares_an_equivalent(request, tmp_p
 
 @pytest.mark.slow
 def test_kill_9_mid_mutant_leaves_the_installed_jwst_byte_identical(request, tmp_path, jwst_300):
-    """kill -9 of the harness while a mutant is imported and its tests run: every file
-    under the installed jwst/background keeps its sha256, and no file appears."""
+    """kill -9 of the harness while a mutant is imported and its tests run: its sessions
+    die with it, every file under the installed jwst/background keeps its sha256, and no
+    file appears."""
     root = Path(request.config.rootpath)
     installed = mutants.jwst_background_dir()
     before = _tree_sha256(installed)
@@ -220,20 +221,28 @@ def test_kill_9_mid_mutant_leaves_the_installed_jwst_byte_identical(request, tmp
         time.sleep(0.2)
     harness.send_signal(signal.SIGKILL)
     harness.wait()
-    _kill_children_of_this_test(tmp_path)
+    deadline = time.monotonic() + 3  # SIGKILL is immediate; a session runs for >= 8 s
+    while (left := _sessions_of_this_test(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "the harness's sessions outlived it (PR_SET_PDEATHSIG)"
     assert _tree_sha256(installed) == before
 
 
-def _kill_children_of_this_test(tmp_path: Path) -> None:
-    """SIGKILL the sessions the killed harness left behind (forks of it: the same command
-    line, which names ``tmp_path``)."""
+def _sessions_of_this_test(tmp_path: Path) -> list[int]:
+    """Pids of the harness's forked sessions still alive (their command line is the
+    harness's, which names ``tmp_path``)."""
+    found = []
     for proc in Path("/proc").iterdir():
         try:
             cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+            state = (proc / "stat").read_text().split()[2] if proc.name.isdigit() else "Z"
         except OSError:
             continue
-        if proc.name.isdigit() and str(tmp_path) in cmdline and "miri_background" in cmdline:
-            os.kill(int(proc.name), signal.SIGKILL)
+        if state != "Z" and str(tmp_path) in cmdline and "miri_background" in cmdline:
+            found.append(int(proc.name))
+    return found
 
 
 @pytest.mark.parametrize(
