@@ -202,6 +202,11 @@ def all_scenarios() -> tuple[Scenario, ...]:
         _geometry("MASKLYOT", "FULL"),
         _geometry("SUB256", "SUB256"),
         _geometry("BRIGHTSKY", "SUB256"),
+        # SUBSLIT is the one SIAF subarray whose SUBSTRT2 (8) is even, and its backgrounds
+        # start above and left of SUB256 (rows 51 - 8, columns 413 - 301 into them): with
+        # odd corners or offsets whose bits are a subset of the ends, ystart - 1 = ystart ^ 1
+        # and a - b = a ^ b, so the other scenarios cannot tell such an arithmetic slip
+        _geometry("SUB256", "SUBSLIT"),
         _geometry("FULL", "SUB256", n=1, defect=PLACEMENT_DEFECT),
         _geometry("SUB256", "BRIGHTSKY", defect=PLACEMENT_DEFECT),
     ]
@@ -235,6 +240,15 @@ def all_scenarios() -> tuple[Scenario, ...]:
             "rateints",
             "BRIGHTSKY",
             (Background("SUB256", 2),) * 3,
+            science_nints=2,
+        ),
+        # the 3-D cut's end column: SLITLESSPRISM_IPS ends at column 64 (0-based exclusive),
+        # the backgrounds start at column 12, and 64 - 12 = 52 where 64 ^ 12 = 76
+        Scenario(
+            "rateints-SLITLESSPRISM_IPS-in-SLITLESSPRISM_IP",
+            "rateints",
+            "SLITLESSPRISM_IPS",
+            (Background("SLITLESSPRISM_IP", 2),) * 3,
             science_nints=2,
         ),
     ]

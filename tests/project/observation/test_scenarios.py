@@ -19,9 +19,14 @@ SIAF_TABLE = {
     "SUB128": (1, 891, 136, 128),
     "SUB64": (1, 779, 72, 64),
     "MASKLYOT": (1, 719, 320, 304),
+    "SUBSLIT": (301, 8, 140, 384),
+    "SLITLESSPRISM_IP": (13, 631, 68, 384),
+    "SLITLESSPRISM_IPS": (13, 753, 52, 256),
 }
 """(xstart, ystart, xsize, ysize) typed from the PRD's table (shared/REFERENCE.md), to
-check the SIAF reading against, not used by the suite."""
+check the SIAF reading against, not used by the suite. The last three, which that table
+lacks, from PRDOPSSOC-075's ``MIRI_SIAF.xml``: corner = ``(XDetRef - XSciRef + 1,
+YDetRef - YSciRef + 1)``, e.g. SUBSLIT (326.13 - 26.13 + 1, 300.70 - 293.70 + 1)."""
 
 
 def test_siaf_is_the_pinned_prd():
