@@ -82,6 +82,7 @@ def summarize(records: list[dict]) -> dict:
             },
             "survivors": [
                 {"id": r["id"], "region": r["region"], "diff": r["diff"]}
+                | ({} if r[side].get("run", True) else {"not_run": r[side]["reason"]})
                 for r in done
                 if r[side]["status"] == SURVIVED and not r.get("equivalent")
             ],

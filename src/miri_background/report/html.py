@@ -101,14 +101,17 @@ def mutation_section(m: dict) -> str:
         rows[-1] += [cell(s[side]["per_region"][region]) for side in sides]
     caption = (
         f"cosmic-ray {m['cosmic_ray']} on jwst {m['jwst']['version']}: {s['mutants_run']} "
-        f"mutants, median {s['median_seconds_per_mutant']} s each; killed / scored (score)"
+        f"mutants, median {s['median_seconds_per_mutant']} s of sessions each, "
+        f"{s.get('wall_seconds_per_mutant')} s of wall each; killed / scored (score)"
     )
     header = ["region", "mutants", "equivalent", *(f"{side} killed" for side in sides)]
     body = _table(header, rows, caption)
     survivors = [
-        [side, v["id"], v["region"], v["diff"]] for side in sides for v in s[side]["survivors"]
+        [side, v["id"], v["region"], v["diff"], v.get("not_run", "ran, no test failed")]
+        for side in sides
+        for v in s[side]["survivors"]
     ]
-    body += _table(["side", "survivor", "region", "diff"], survivors, "Survivors")
+    body += _table(["side", "survivor", "region", "diff", "why"], survivors, "Survivors")
     return _section("mutation", "Mutation testing", body)
 
 
