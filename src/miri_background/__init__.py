@@ -22,11 +22,11 @@ The data flow, one subpackage per stage (each stage hands the next a frozen reco
 
 Around it: ``pytest_plugin`` (options, the run directory, the stage fixtures in the order
 above), ``harness`` (tools that run the whole suite: faults, sensitivity, specificity,
-matrix, bench, mutation, all through harness.pytest_run), and the shared services
-``cache`` (content-addressed, process-safe; ``depend``: entries valid while the sources a
-stage ran, `pipeline.code_trace`, hash the same), ``software`` (installed versions and
-source digests), ``run_records`` (what a session leaves in its run directory), ``files``
-(digests, atomic writes) and ``frozen``.
+matrix, bench through harness.pytest_run; mutation in forks of a warm process), and the
+shared services ``cache`` (content-addressed, process-safe; ``depend``: entries valid while
+the sources a stage ran, `pipeline.code_trace`, hash the same), ``software`` (installed
+versions and source digests), ``run_records`` (what a session leaves in its run directory),
+``files`` (digests, atomic writes) and ``frozen``.
 
 Where a change goes: a detector1 change in ``pipeline/detector1.py``; a new check in
 ``tests/regression`` with its measure in ``checks/``; a new scenario in
