@@ -1,13 +1,13 @@
-"""ERR and variance pass-through: the step leaves the science's ERR, VAR_POISSON,
-VAR_RNOISE and VAR_FLAT exactly as they were, in every scenario (its subtraction touches
-only SCI and DQ; the missing ERR propagation is the separate strict xfail, jwst #8723 /
-#10566)."""
+"""Pass-through: the step leaves the science's ERR, VAR_POISSON, VAR_RNOISE and VAR_FLAT
+exactly as they were, in every scenario (its subtraction touches only SCI and DQ; the
+missing ERR propagation is the separate strict xfail, jwst #8723 / #10566), and its
+output says which frame it is (SUBSTRT / SUBSIZE)."""
 
 from __future__ import annotations
 
 import pytest
 
-from miri_background.checks.scenario_checks import mismatch
+from miri_background.checks.scenario_checks import geometry_problems, mismatch
 
 KINDS = ("subarray", "rateints", "n_backgrounds", "missing_values", "supply")
 
@@ -27,3 +27,11 @@ def test_science_error_arrays_unchanged(scenario_products, case, array):
         f"the background step does not change the science {array.upper()}",
     )
     assert problem is None, problem
+
+
+@pytest.mark.scenarios(*KINDS)
+def test_bsub_describes_the_science_frame(scenario_products, case):
+    """bsub carries the science frame's SUBSTRT / SUBSIZE (or, for a full frame, none):
+    the frame its pixels are, whatever the inputs lacked."""
+    problems = geometry_problems(scenario_products(case))
+    assert not problems, "\n".join(problems)

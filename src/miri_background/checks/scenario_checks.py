@@ -14,21 +14,23 @@ from astropy.io import fits
 
 from miri_background.checks import scenario_oracle
 from miri_background.frozen import FrozenMap
-from miri_background.observation.scenarios import MAXITERS, Subarray, siaf_subarray
+from miri_background.observation.scenarios import MAXITERS, Scenario, Subarray, siaf_subarray
 from miri_background.pipeline.scenarios import ScenarioRun
 
 FLOAT32_RTOL = 2.0**-22
 """Two float32 ulps: both sides sum in float64 (in different orders) and round once."""
 ARRAYS = ("data", "err", "dq", "var_poisson", "var_rnoise", "var_flat")
+GEOMETRY_KEYWORDS = ("SUBSTRT1", "SUBSTRT2", "SUBSIZE1", "SUBSIZE2")
 
 
 @dataclass(frozen=True)
 class Arrays:
-    """One file's arrays (read-only), its ``S_BKDSUB`` and its subarray."""
+    """One file's arrays (read-only), its ``S_BKDSUB`` and its `GEOMETRY_KEYWORDS` (None
+    where absent)."""
 
     arrays: Mapping[str, np.ndarray]
     status: str | None
-    region: Subarray
+    keywords: Mapping[str, int | None]
 
     def __getattr__(self, name):
         try:
@@ -39,7 +41,7 @@ class Arrays:
 
 @cache
 def read(path: Path) -> Arrays:
-    """The `ARRAYS` a file has, and its SUBARRAY / SUBSTRT / SUBSIZE and S_BKDSUB keywords.
+    """The `ARRAYS` a file has, and its SUBSTRT / SUBSIZE and S_BKDSUB keywords.
 
     Read with astropy.io.fits (jwst's files are FITS with one extension per array), not
     through a datamodel: opening a datamodel validates its schema, ~20 ms a file, which
@@ -54,14 +56,8 @@ def read(path: Path) -> Arrays:
                 value.flags.writeable = False
                 arrays[name] = value
         h = hdul[0].header
-        region = Subarray(
-            h.get("SUBARRAY", "FULL"),
-            h.get("SUBSTRT1", 1),
-            h.get("SUBSTRT2", 1),
-            h.get("SUBSIZE1", 0),
-            h.get("SUBSIZE2", 0),
-        )
-        return Arrays(FrozenMap(arrays), h.get("S_BKDSUB"), region)
+        keywords = FrozenMap({k: h.get(k) for k in GEOMETRY_KEYWORDS})
+        return Arrays(FrozenMap(arrays), h.get("S_BKDSUB"), keywords)
 
 
 @dataclass(frozen=True)
@@ -81,14 +77,26 @@ class CaseProducts:
         return self.run.scenario.case_id(self.run.sigma)
 
 
+def science_frame(scenario: Scenario) -> Subarray:
+    """Where the science exposure lies on the detector (oracle rule 1)."""
+    return scenario_oracle.geometry(siaf_subarray(scenario.science), scenario.science_keywords)
+
+
 def load(run: ScenarioRun) -> CaseProducts:
     """Read a run's files and apply the oracle to its backgrounds."""
+    scenario = run.scenario
     science = read(run.inputs["sci"])
     backgrounds = {n: read(p) for n, p in run.inputs.items() if n != "sci"}
-    frame = siaf_subarray(run.scenario.science)
+    frame = science_frame(scenario)
     placed = [
-        scenario_oracle.place(frame, siaf_subarray(b.subarray), a.data, a.err, a.dq)
-        for b, a in zip(run.scenario.backgrounds, backgrounds.values(), strict=True)
+        scenario_oracle.place(
+            frame,
+            scenario_oracle.geometry(siaf_subarray(b.subarray), b.keywords),
+            a.data,
+            a.err,
+            a.dq,
+        )
+        for b, a in zip(scenario.backgrounds, backgrounds.values(), strict=True)
     ]
     expected = scenario_oracle.combine(placed, run.sigma, MAXITERS)
     combined = read(run.combined) if run.combined is not None else None
@@ -118,7 +126,7 @@ def mismatch(
         return None
     index = np.unravel_index(np.flatnonzero(bad)[0], bad.shape)
     y, x = index[-2:]
-    frame = siaf_subarray(case.run.scenario.science)
+    frame = science_frame(case.run.scenario)
     integration = f" integration {index[0]}" if len(index) == 3 else ""
     sigma = (
         ""
@@ -239,3 +247,20 @@ def subtraction_problems(case: CaseProducts) -> list[str]:
         ),
     ]
     return [p for p in problems if p]
+
+
+def geometry_problems(case: CaseProducts) -> list[str]:
+    """bsub's SUBSTRT1/2, SUBSIZE1/2 describe the science frame (`science_frame`, rule 1
+    read backwards): all four equal to its corner and size, or, for a full frame only, none
+    of them. (jwst 3.0.0 saves the combined background as a new model with none of them,
+    also for subarray science, where that reads as a full frame: not checked here.)"""
+    frame = science_frame(case.run.scenario)
+    want = (frame.xstart, frame.ystart, frame.xsize, frame.ysize)
+    full = frame == scenario_oracle.FULL_FRAME
+    got = tuple(case.bsub.keywords.values())
+    if got == want or (full and got == (None,) * 4):
+        return []
+    return [
+        f"{case.name}: bsub has SUBSTRT1/2, SUBSIZE1/2 = {got}, expected the science "
+        f"frame's {want}{' or none' if full else ''} ({frame.name}, 1-based corner and size)"
+    ]

@@ -7,7 +7,9 @@ Written from the background step's documentation (and, where it says nothing, fr
    (SUBSTRT1/2, SUBSIZE1/2, 1-based): detector pixel (X, Y) of the background, at array
    index ``[Y - ystart_b, X - xstart_b]``, lands at ``[Y - ystart_s, X - xstart_s]`` of the
    science frame, for every (X, Y) both cover. Where a background does not cover the
-   science frame its value is missing (NaN) and its DQ 0.
+   science frame its value is missing (NaN) and its DQ 0. A file without SUBSTRT/SUBSIZE
+   is a MIRI full frame (jwst's docs: "full-frame defaults"): `FULL_FRAME`, corner (1, 1),
+   1032 columns x 1024 rows.
 2. rateints (3-D) backgrounds: per file, per pixel, the integrations are sigma-clipped and
    averaged first; *3.0.0 code, not its docs*: ERR**2 is clipped over the integrations on
    its own values and averaged, i.e. the file's variance is ``mean_k(err_k**2)`` over the
@@ -35,6 +37,9 @@ from astropy.utils.exceptions import AstropyUserWarning
 
 from miri_background.observation.scenarios import Subarray
 
+FULL_FRAME = Subarray("FULL", 1, 1, 1032, 1024)
+"""The MIRI imager's full frame (1032 x 1024 with its reference columns, corner (1, 1)):
+the geometry of a file without SUBSTRT1/2 and SUBSIZE1/2 (rule 1)."""
 FLOAT32_EPS = float(np.finfo(np.float32).eps)
 ROUNDINGS = 8
 """Roundings a value's z = (v - median) / std goes through in float32 (per-file mean,
@@ -73,6 +78,12 @@ class Expected:
     dq: np.ndarray
     nkept: np.ndarray
     covered: np.ndarray
+
+
+def geometry(region: Subarray, keywords: bool) -> Subarray:
+    """Where a file lies on the detector (rule 1): ``region`` when it carries SUBSTRT /
+    SUBSIZE (``keywords``), else `FULL_FRAME`."""
+    return region if keywords else FULL_FRAME
 
 
 def overlap(frame: Subarray, region: Subarray) -> tuple[slice, slice, slice, slice] | None:

@@ -103,11 +103,17 @@ class Exposure:
     nints: int
     missing: tuple[str, ...] = ()
     outlier: bool = False
+    keywords: bool = True
 
 
 def exposures(scenario: Scenario) -> tuple[Exposure, ...]:
     """The science exposure (``sci``) and the backgrounds (``bkg1`` ...), in order."""
-    science = Exposure("sci", siaf_subarray(scenario.science), scenario.science_nints)
+    science = Exposure(
+        "sci",
+        siaf_subarray(scenario.science),
+        scenario.science_nints,
+        keywords=scenario.science_keywords,
+    )
     backgrounds = tuple(
         Exposure(
             f"bkg{i}",
@@ -115,6 +121,7 @@ def exposures(scenario: Scenario) -> tuple[Exposure, ...]:
             b.nints,
             b.missing,
             scenario.outlier and i == 1,
+            b.keywords,
         )
         for i, b in enumerate(scenario.backgrounds, start=1)
     )
@@ -126,10 +133,24 @@ def file_name(exposure: Exposure) -> str:
     return f"{exposure.name}_{'rateints' if exposure.nints > 1 else 'rate'}.fits"
 
 
-def seed(scenario: Scenario, exposure: Exposure, sim_seed: int) -> int:
-    """The first 8 bytes of sha256(the observation as JSON, exposure name, ``sim_seed``):
-    scenarios that differ only in how the backgrounds are supplied get the same values."""
+def _observation(scenario: Scenario) -> dict:
+    """The scenario as a dict without ``id``, ``kind`` and ``supply``, and without the
+    keyword flags (``keywords``, ``science_keywords``) where they are True: those were added
+    later, and leaving their defaults out keeps every other scenario's noise (and
+    ``truth/scenarios.json``) as it was."""
     observation = {k: v for k, v in asdict(scenario).items() if k not in ("id", "kind", "supply")}
+    if observation["science_keywords"]:
+        del observation["science_keywords"]
+    for background in observation["backgrounds"]:
+        if background["keywords"]:
+            del background["keywords"]
+    return observation
+
+
+def seed(scenario: Scenario, exposure: Exposure, sim_seed: int) -> int:
+    """The first 8 bytes of sha256(`_observation` as JSON, exposure name, ``sim_seed``):
+    scenarios that differ only in how the backgrounds are supplied get the same values."""
+    observation = _observation(scenario)
     text = json.dumps(observation, sort_keys=True) + exposure.name + f"/{sim_seed}"
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
@@ -184,7 +205,7 @@ def make_model(scenario: Scenario, exposure: Exposure, index: int, sim_seed: int
 
 def set_metadata(model, exposure: Exposure, index: int) -> None:
     """What the background step and Image2Pipeline read: MIRI imager, F770W, the subarray
-    (SUBSTRT / SUBSIZE), NINTS; dates fixed."""
+    (SUBSTRT / SUBSIZE, left out where ``exposure.keywords`` is False), NINTS; dates fixed."""
     m = model.meta
     m.filename = file_name(exposure)
     m.telescope = "JWST"
@@ -195,13 +216,11 @@ def set_metadata(model, exposure: Exposure, index: int) -> None:
     m.exposure.start_time = 60096.5 + 0.01 * index
     m.exposure.exposure_time = m.exposure.effective_exposure_time = EXPOSURE_TIME
     region = exposure.region
-    m.subarray.name, m.subarray.xstart, m.subarray.ystart = (
-        region.name,
-        region.xstart,
-        region.ystart,
-    )
-    m.subarray.xsize, m.subarray.ysize = region.xsize, region.ysize
+    m.subarray.name = region.name
     m.subarray.fastaxis, m.subarray.slowaxis = 1, 2
+    if exposure.keywords:
+        m.subarray.xstart, m.subarray.ystart = region.xstart, region.ystart
+        m.subarray.xsize, m.subarray.ysize = region.xsize, region.ysize
 
 
 def write(scenario: Scenario, out: Path, sim_seed: int) -> dict[str, Path]:

@@ -39,7 +39,15 @@ SUPPLIES = ("association", "step-association", "bkg_list", "positional", "empty"
 """How the backgrounds reach the step: ``association``: Image2Pipeline on a level-2b
 association (as the notebook); ``step-association``: BackgroundStep on that association;
 ``bkg_list``: BackgroundStep with the ``bkg_list`` parameter; ``positional``: BackgroundStep
-with the list as its second positional argument; ``empty``: ``bkg_list=[]`` (SKIPPED)."""
+with the list as its second positional argument; ``empty``: ``bkg_list=[]`` (SKIPPED).
+Each has a ``supply-<how>`` scenario of the same observation."""
+STRING_SUPPLIES = ("positional-string", "positional-one-string")
+"""The positional background list given as one string, which the step splits at commas:
+``positional-string``: the file names joined by commas with a trailing comma
+(``"a.fits,b.fits,c.fits,"``, the empty last name dropped); ``positional-one-string``: one
+file name, no comma. (The ``bkg_list`` parameter takes no such string from Python: jwst
+3.0.0 opens ``"a.fits,b.fits"`` as one file name.) Used by scenarios of other kinds, the
+second by the one with a single background."""
 
 
 @dataclass(frozen=True)
@@ -117,11 +125,15 @@ class Background:
         Integrations; 1 writes a 2-D rate (ImageModel), more a rateints cube (CubeModel).
     missing : tuple of str, default ()
         `MISSING_PATTERNS` it has.
+    keywords : bool, default True
+        Whether its file carries SUBSTRT1/2 and SUBSIZE1/2. False (FULL only): a full
+        frame written without them, which the step must take as MIRI's full frame.
     """
 
     subarray: str
     nints: int = 1
     missing: tuple[str, ...] = ()
+    keywords: bool = True
 
 
 @dataclass(frozen=True)
@@ -141,15 +153,17 @@ class Scenario:
     science_nints : int, default 1
         1: a 2-D rate; more: rateints (the step's 3-D branch, output ``bsubints``).
     supply : str, default ``bkg_list``
-        One of `SUPPLIES`. ``BackgroundStep.call(sci, bkg_list=...)`` costs 0.25 s a call
-        where Image2Pipeline costs 0.7 s (measured), so only the supply scenarios use the
-        others; the notebook's tests run Image2Pipeline.
+        One of `SUPPLIES` or `STRING_SUPPLIES`. ``BackgroundStep.call(sci, bkg_list=...)``
+        costs 0.25 s a call where Image2Pipeline costs 0.7 s (measured), so only the supply
+        scenarios use the others; the notebook's tests run Image2Pipeline.
     outlier : bool, default False
         A lone bright outlier (`inputs.scenarios.OUTLIER_RATE`) in the first background at
         the scenario's outlier pixel: the N-backgrounds theory.
     defect : str or None
         Set where jwst 3.0.0 is known to break the documented rule: the defect, in words.
     sigmas : tuple of float, default `SIGMAS`
+    science_keywords : bool, default True
+        As `Background.keywords`, for the science exposure.
     """
 
     id: str
@@ -161,6 +175,17 @@ class Scenario:
     outlier: bool = False
     defect: str | None = None
     sigmas: tuple[float, ...] = SIGMAS
+    science_keywords: bool = True
+
+    def __post_init__(self):
+        bare = [self.science] * (not self.science_keywords) + [
+            b.subarray for b in self.backgrounds if not b.keywords
+        ]
+        if any(name != "FULL" for name in bare):
+            raise ValueError(
+                f"scenario {self.id}: only FULL frames may lack SUBSTRT/SUBSIZE (jwst raises "
+                f"ValueError for any other frame without them), got {bare}"
+            )
 
     def case_id(self, sigma: float) -> str:
         """``<id>-sigma<s>``."""
@@ -207,6 +232,10 @@ def all_scenarios() -> tuple[Scenario, ...]:
         # odd corners or offsets whose bits are a subset of the ends, ystart - 1 = ystart ^ 1
         # and a - b = a ^ b, so the other scenarios cannot tell such an arithmetic slip
         _geometry("SUB256", "SUBSLIT"),
+        # MASK1140's corner row 243 - 1 = 242 shares bits with its 224 rows (224 ^ 242 = 18,
+        # 224 + 242 = 466): the corners of the other subarrays do not, so ``+`` -> ``^``
+        # in the end row of a subset went unseen
+        _geometry("MASK1140", "FULL"),
         _geometry("FULL", "SUB256", n=1, defect=PLACEMENT_DEFECT),
         _geometry("SUB256", "BRIGHTSKY", defect=PLACEMENT_DEFECT),
     ]
@@ -251,10 +280,34 @@ def all_scenarios() -> tuple[Scenario, ...]:
             (Background("SLITLESSPRISM_IP", 2),) * 3,
             science_nints=2,
         ),
+        # full frames without SUBSTRT/SUBSIZE (an old or hand-made file, or one of another
+        # tool) must be taken as MIRI's FULL, corner (1, 1), 1032 x 1024: science and two
+        # backgrounds without them, one background with them, so that any other default
+        # moves the science and two backgrounds against the third; rateints, because only a
+        # cube's shape tells shape[1] (rows) from shape[-1] (columns); the backgrounds named
+        # by one comma-separated string
+        Scenario(
+            "rateints-FULL-without-SUBSTRT",
+            "rateints",
+            "FULL",
+            (
+                Background("FULL", 2, keywords=False),
+                Background("FULL", 2),
+                Background("FULL", 2, keywords=False),
+            ),
+            science_nints=2,
+            supply="positional-string",
+            science_keywords=False,
+        ),
     ]
     counts = [
         Scenario(
-            f"n_backgrounds-{n}", "n_backgrounds", SMALL, (Background(SMALL),) * n, outlier=True
+            f"n_backgrounds-{n}",
+            "n_backgrounds",
+            SMALL,
+            (Background(SMALL),) * n,
+            outlier=True,
+            supply="positional-one-string" if n == 1 else "bkg_list",
         )
         for n in N_BACKGROUNDS
     ]

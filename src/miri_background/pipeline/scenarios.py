@@ -4,9 +4,10 @@
 sigma, software and injected faults) -> a frozen `ScenarioRun`. The calls are jwst's public
 ones, in process: ``Image2Pipeline.call(asn, steps=...)`` with only ``bkg_subtract`` (the
 notebook's), ``BackgroundStep.call(asn)``, ``BackgroundStep.call(sci, bkg_list=[...])``,
-``BackgroundStep.call(sci, [...])``. CRDS is the suite's local context with no reference
-file (`crds_context`): for MIR_IMAGE the step asks only for ``bkg`` and ``wavelengthrange``,
-both N/A, and opens no socket.
+``BackgroundStep.call(sci, [...])``, and that positional list as one string,
+``BackgroundStep.call(sci, "a,b,c,")`` or ``BackgroundStep.call(sci, "a")``. CRDS is the
+suite's local context with no reference file (`crds_context`): for MIR_IMAGE the step asks
+only for ``bkg`` and ``wavelengthrange``, both N/A, and opens no socket.
 
 A run's cache key holds a digest of the installed code on the background path (`code_
 fingerprint`) and of every fault injected in this process (`faults.APPLIED`), so an edit of
@@ -173,6 +174,11 @@ def _call(scenario: Scenario, sigma: float, paths: Mapping[str, Path], out: Path
             result = BackgroundStep.call(str(_association(paths, out)), **step)
         elif how == "bkg_list":
             result = BackgroundStep.call(science, bkg_list=backgrounds, **step)
+        elif how == "positional-string":
+            result = BackgroundStep.call(science, ",".join(backgrounds) + ",", **step)
+        elif how == "positional-one-string":
+            (one,) = backgrounds
+            result = BackgroundStep.call(science, one, **step)
         elif how == "positional":
             result = BackgroundStep.call(science, backgrounds, **step)
         elif how == "empty":

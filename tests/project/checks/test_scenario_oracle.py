@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from miri_background.checks import scenario_oracle as oracle
-from miri_background.observation.scenarios import Subarray
+from miri_background.observation.scenarios import Subarray, siaf_subarray
 
 SCIENCE = Subarray("SCI", 11, 21, 4, 3)
 """A 4 x 3 science frame whose first pixel is detector (11, 21)."""
@@ -22,6 +22,14 @@ def test_background_lands_at_its_own_offset():
     want[1:3, 2:4] = data
     np.testing.assert_array_equal(placed.data[0], want)
     assert placed.covers.sum() == 4 and placed.dq[0, 1, 2] == 4 and placed.dq[0, 0, 0] == 0
+
+
+def test_a_file_without_keywords_is_the_full_frame():
+    """Rule 1's full frame, typed from the documented meaning, is the SIAF's FULL."""
+    full = siaf_subarray("FULL")
+    assert oracle.FULL_FRAME == full, f"FULL_FRAME {oracle.FULL_FRAME}, SIAF {full}"
+    assert oracle.geometry(SCIENCE, keywords=False) == oracle.FULL_FRAME
+    assert oracle.geometry(SCIENCE, keywords=True) == SCIENCE
 
 
 def test_no_overlap_is_missing_everywhere():

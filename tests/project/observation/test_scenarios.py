@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from miri_background.observation.scenarios import (
+    Background,
+    Scenario,
     all_scenarios,
     case_ids,
     prd_version,
@@ -19,6 +21,7 @@ SIAF_TABLE = {
     "SUB128": (1, 891, 136, 128),
     "SUB64": (1, 779, 72, 64),
     "MASKLYOT": (1, 719, 320, 304),
+    "MASK1140": (1, 243, 288, 224),
     "SUBSLIT": (301, 8, 140, 384),
     "SLITLESSPRISM_IP": (13, 631, 68, 384),
     "SLITLESSPRISM_IPS": (13, 753, 52, 256),
@@ -49,3 +52,11 @@ def test_case_ids_are_unique_and_name_their_sigma():
     for scenario in all_scenarios():
         for sigma in scenario.sigmas:
             assert scenario.case_id(sigma) == f"{scenario.id}-sigma{sigma:g}"
+
+
+def test_only_full_frames_may_lack_subarray_keywords():
+    """jwst raises ValueError for a non-full frame without SUBSTRT/SUBSIZE: not a scenario."""
+    with pytest.raises(ValueError, match=r"only FULL frames may lack SUBSTRT/SUBSIZE.*SUB64"):
+        Scenario("bad", "subarray", "FULL", (Background("SUB64", keywords=False),))
+    with pytest.raises(ValueError, match=r"only FULL frames.*SUB256"):
+        Scenario("bad", "subarray", "SUB256", (Background("FULL"),), science_keywords=False)
