@@ -59,12 +59,27 @@ JWST_TESTS = "tests/test_background.py"
 
 
 class ScenariosFirst:
-    """pytest plugin: the scenario tests (``test_scenarios_*.py``) before the notebook's,
-    each group in collection order, so that under ``-x`` most mutants die cheaply."""
+    """pytest plugin: under ``-x``, the order in which most mutants die cheaply.
+
+    The scenario tests (``test_scenarios_*.py``) go before the notebook's, grouped by case
+    (a case's products are one small jwst call, made when its first test asks for them):
+    all tests of the first case, then of the next, so a mutant one case exposes is
+    stopped before the other cases run. Otherwise collection order.
+    """
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items):
-        items.sort(key=lambda item: not item.path.name.startswith("test_scenarios_"))
+        cases: dict[str, int] = {}
+
+        def key(item) -> tuple[int, int]:
+            if not item.path.name.startswith("test_scenarios_"):
+                return (1, 0)
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            case = params.get("case")
+            name = case[0].case_id(case[1]) if case else item.path.name
+            return (0, cases.setdefault(name, len(cases)))
+
+        items.sort(key=key)
 
 
 def add_arguments(parser) -> None:

@@ -292,13 +292,43 @@ def test_unexecuted_statement_is_not_run():
     assert mutation.not_executed(slice_line, {slice_line.module: {span.start}}) is None
 
 
-def test_scenario_tests_go_first():
+def test_scenario_tests_go_first_grouped_by_case():
+    """Scenario tests first, all tests of a case together (cases in first-seen order),
+    then the notebook's in collection order."""
+
+    class Case(SimpleNamespace):
+        def case_id(self, sigma):
+            return f"{self.name}-sigma{sigma:g}"
+
+    a, b = Case(name="a"), Case(name="b")
+
+    def item(file, case=None):
+        params = {"case": case} if case else {}
+        return SimpleNamespace(
+            path=Path(f"tests/regression/{file}.py"),
+            callspec=SimpleNamespace(params=params),
+            file=file,
+            case=case,
+        )
+
     items = [
-        SimpleNamespace(path=Path(f"tests/regression/{n}.py"))
-        for n in ("a", "test_scenarios_x", "b")
+        item("test_bsub"),
+        item("test_scenarios_err", (a, 2.0)),
+        item("test_scenarios_err", (b, 2.0)),
+        item("test_combined"),
+        item("test_scenarios_subarray", (a, 2.0)),
+        item("test_scenarios_subarray", (b, 2.0)),
     ]
     mutation.ScenariosFirst().pytest_collection_modifyitems(items)
-    assert [i.path.stem for i in items] == ["test_scenarios_x", "a", "b"]
+    got = [(i.file, i.case[0].name if i.case else None) for i in items]
+    assert got == [
+        ("test_scenarios_err", "a"),
+        ("test_scenarios_subarray", "a"),
+        ("test_scenarios_err", "b"),
+        ("test_scenarios_subarray", "b"),
+        ("test_bsub", None),
+        ("test_combined", None),
+    ], got
 
 
 def test_report_section_lists_rates_and_survivors():
