@@ -160,6 +160,25 @@ def test_merge_joins_the_sides_of_separate_runs():
     assert merged["summary"]["jwst"]["overall"]["killed"] == 0
 
 
+def test_cost_goes_into_bench_json_beside_the_other_figures(tmp_path):
+    """The run's wall time and per-mutant figures land in bench.json's ``mutation`` entry;
+    the benchmark's own entries stay."""
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps({"cold_wall_seconds": 57.2}))
+    records = [
+        _record(m.id, "killed", "killed") for m in mutants.all_mutants("background_sub.py")[:2]
+    ]
+    report = {"selection": {"ids": [r["id"] for r in records]}, "mutants": records}
+    report["summary"] = mutation_report.summarize(records) | {"wall_seconds_per_mutant": 3.5}
+    report["seconds"] = 7.0
+    mutation._bench(SimpleNamespace(bench=bench, workers=2), report)
+    got = json.loads(bench.read_text())
+    assert got["cold_wall_seconds"] == 57.2
+    assert got["mutation"]["wall_seconds"] == 7.0 and got["mutation"]["mutants"] == 2, got
+    assert got["mutation"]["wall_seconds_per_mutant"] == 3.5
+    assert got["mutation"]["median_session_seconds_per_mutant"] == 4.0, got
+
+
 def _args(root: Path, tmp_path: Path, **given) -> SimpleNamespace:
     """The harness's arguments: no clean pass, two sessions at once, the project's cache
     (where ``make test``'s regression run keeps its simulation)."""
