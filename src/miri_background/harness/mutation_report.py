@@ -91,7 +91,8 @@ def summarize(records: list[dict]) -> dict:
                 [r[side]["seconds"] for r in done if r[side].get("run", True)]
             ),
         }
-    out["median_seconds_per_mutant"] = _median([r["seconds"] for r in records])
+    ran = [r for r in records if any(r[s].get("run", True) for s in SIDES if s in r)]
+    out["median_seconds_per_mutant"] = _median([r["seconds"] for r in ran])  # of those run
     out["equivalent_but_killed"] = [
         r["id"]
         for r in records

@@ -15,7 +15,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from miri_background.harness import mutant_import, mutants, mutation, mutation_report
+from miri_background.harness import (
+    mutant_import,
+    mutants,
+    mutation,
+    mutation_report,
+    mutation_sessions,
+)
 
 KILLABLE = "background_sub.py:core/NumberReplacer:76"
 """L306 ``mdata.mean(axis=0)`` -> ``axis= 1``: the combined background has the wrong shape."""
@@ -290,7 +296,7 @@ def test_session_status_from_exit_status_and_timeout(tmp_path, body, timeout, st
     chain = mutant_fork.Chain("probe", [session], lambda r: True)
     ended = []
     t0 = time.monotonic()
-    mutant_fork.run_chains([chain], 1, lambda s: timeout, ended.append, mutation.outcome)
+    mutant_fork.run_chains([chain], 1, lambda s: timeout, ended.append, mutation_sessions.outcome)
     (result,) = chain.results
     assert ended == [chain] and time.monotonic() - t0 < 30
     assert (result["status"], result["killed_by"]) == (status, killed_by), result
@@ -303,12 +309,12 @@ def test_unexecuted_statement_is_not_run():
     a line of a multi-line statement counts as run when any line of it ran."""
     (m,) = mutants.select(only=[EQUIVALENT])  # L48, NIRCam-only
     assert mutants.statement_lines(m.file, m.line) == range(48, 49)
-    assert "line(s) 48" in mutation.not_executed(m, {m.module: {40, 41, 57}})
-    assert mutation.not_executed(m, {m.module: {48}}) is None
+    assert "line(s) 48" in mutation_sessions.not_executed(m, {m.module: {40, 41, 57}})
+    assert mutation_sessions.not_executed(m, {m.module: {48}}) is None
     slice_line = next(x for x in mutants.all_mutants("background_sub.py") if x.line == 144)
     span = mutants.statement_lines(slice_line.file, 144)
     assert span.start < 144 < span.stop - 1, span  # the idx = (...) statement
-    assert mutation.not_executed(slice_line, {slice_line.module: {span.start}}) is None
+    assert mutation_sessions.not_executed(slice_line, {slice_line.module: {span.start}}) is None
 
 
 def test_scenario_tests_go_first_grouped_by_case():
@@ -338,7 +344,7 @@ def test_scenario_tests_go_first_grouped_by_case():
         item("test_scenarios_subarray", (a, 2.0)),
         item("test_scenarios_subarray", (b, 2.0)),
     ]
-    mutation.ScenariosFirst().pytest_collection_modifyitems(items)
+    mutation_sessions.ScenariosFirst().pytest_collection_modifyitems(items)
     got = [(i.file, i.case[0].name if i.case else None) for i in items]
     assert got == [
         ("test_scenarios_err", "a"),
@@ -397,10 +403,10 @@ def test_suite_side_is_killed_by_its_first_failing_data_set():
             "log_tail": "",
         }
 
-    combined = mutation._combine(
+    combined = mutation_sessions.combine(
         [session("mirisim", "survived"), session("flight", "killed", "tests/regression/t.py::x")]
     )
     assert combined["status"] == "killed" and combined["seconds"] == 20.0, combined
     assert combined["killed_by"] == "[flight] tests/regression/t.py::x", combined
     assert [s["session"] for s in combined["sessions"]] == ["mirisim", "flight"]
-    assert mutation._combine([session("jwst", "survived")])["status"] == "survived"
+    assert mutation_sessions.combine([session("jwst", "survived")])["status"] == "survived"

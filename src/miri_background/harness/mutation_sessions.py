@@ -1,0 +1,198 @@
+"""The sessions of one mutant, per side, and how their outcomes read (`mutation`).
+
+Suite side: one session per data set (``--data-set``), scenario tests first
+(`ScenariosFirst`), a scratch cache in the mutant's directory; jwst side: jwst's
+``test_background.py`` with the suite's local CRDS context. A session *kills* on pytest
+exit 1-3 or a timeout, *survives* on exit 0, and is a harness *error* otherwise or when the
+mutated module was never imported by its process (`outcome`); a side's sessions stop at the
+first that did not survive (`combine`). A mutant whose statement no clean session of a side
+executed is survived without a session (`not_executed`, `unrun`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from miri_background.cache import SCRATCH_ENV
+from miri_background.harness import mutant_import, mutants
+from miri_background.harness.mutant_fork import Session
+from miri_background.harness.mutation_report import ERROR, KILLED, SURVIVED
+from miri_background.harness.pytest_run import failures, read_junit
+from miri_background.inputs import crds_local
+
+PYTEST = ("-p", "no:cacheprovider", "-q")
+DATA_SETS = ("mirisim", "flight")
+"""The suite's observations (``--data-set``), each a session of the suite side."""
+JWST_TESTS = "tests/test_background.py"
+"""jwst's unit tests of the imaging background step, relative to ``jwst/background``."""
+
+
+class ScenariosFirst:
+    """pytest plugin: under ``-x``, the order in which most mutants die cheaply.
+
+    The scenario tests (``test_scenarios_*.py``) go before the notebook's, grouped by case
+    (a case's products are one small jwst call, made when its first test asks for them):
+    all tests of the first case, then of the next, so a mutant one case exposes is
+    stopped before the other cases run. Otherwise collection order.
+    """
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items):
+        cases: dict[str, int] = {}
+
+        def key(item) -> tuple[int, int]:
+            if not item.path.name.startswith("test_scenarios_"):
+                return (1, 0)
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            case = params.get("case")
+            name = case[0].case_id(case[1]) if case else item.path.name
+            return (0, cases.setdefault(name, len(cases)))
+
+        items.sort(key=key)
+
+
+def side_sessions(args, run: Path, digest: str, clean: bool) -> dict[str, list[Session]]:
+    """Per side, its sessions in order, for the sources served from ``run / "hook"``.
+
+    The suite side has one session per data set (``--data-set``; the scenarios run in
+    each) and a scratch cache in ``run``; jwst's side runs in ``run`` with the local CRDS
+    context. ``clean``: each session also records the lines of the served files it ran.
+    """
+    hook = run / "hook"
+    served = {mutant_import.MUTANT_ENV: digest}
+    suite = []
+    for data_set in args.data_sets:
+        junit = run / f"suite-{data_set}.xml"
+        argv = [*PYTEST, str(Path(args.tests).resolve()), "-x", "--sim-level", "rate"]
+        argv += ["--data-set", data_set, "--cache-dir", str(args.cache_dir.resolve())]
+        argv += ["-o", f"miri_background_runs={run / 'runs'}", "--junitxml", str(junit)]
+        env = served | {SCRATCH_ENV: str(run / "scratch-cache")}
+        suite.append(
+            Session(
+                data_set,
+                tuple(argv),
+                Path.cwd(),
+                env,
+                hook,
+                run / f"suite-{data_set}.log",
+                (ScenariosFirst(),),
+                run / f"coverage-{data_set}.json" if clean else None,
+            )
+        )
+    (run / "pytest.ini").write_text("[pytest]\n")
+    tree = mutants.jwst_background_dir().parent.parent
+    # rootdir = the directory holding jwst, so test ids read jwst/background/tests/...
+    # (nothing is written there: no cache provider, the JUnit file and ini are in run)
+    argv = [*PYTEST, str(mutants.jwst_background_dir() / JWST_TESTS), "-x"]
+    argv += ["-c", str(run / "pytest.ini"), "--rootdir", str(tree), "--confcutdir", str(tree)]
+    argv += ["--junitxml", str(run / "jwst.xml")]
+    env = served | crds_local.environment(args.crds_root)
+    jwst = Session(
+        "jwst",
+        tuple(argv),
+        run,
+        env,
+        hook,
+        run / "jwst.log",
+        coverage=run / "coverage-jwst.json" if clean else None,
+    )
+    return {"suite": suite, "jwst": [jwst]}
+
+
+def outcome(session: Session, code: int | None, seconds: float, pid: int) -> dict:
+    """A session's outcome from its exit status (None: timed out) and JUnit file."""
+    junit = Path(session.args[session.args.index("--junitxml") + 1])
+    outcomes = read_junit(junit) if junit.is_file() else {}
+    failed = failures(outcomes)
+    first = failed[0] if failed else None
+    if code is None:
+        status, first = KILLED, f"timeout after {seconds:.0f} s"
+    elif code == 0:
+        status = SURVIVED
+    elif code in (1, 2, 3):
+        status, first = KILLED, first or f"pytest exit {code} (no test failed: collection/internal)"
+    else:
+        status = ERROR
+    imported = any(line.split()[0] == str(pid) for line in mutant_import.loaded(session.hook))
+    tail = ""
+    if status == SURVIVED and not imported:
+        status, tail = ERROR, "mutated module never imported"
+    elif status == ERROR or (status == KILLED and not failed):  # what pytest said
+        tail = session.log.read_text(errors="replace")[-2000:] if session.log.is_file() else ""
+    return {
+        "session": session.label,
+        "status": status,
+        "killed_by": first if status == KILLED else None,
+        "message": outcomes[first].message if first in outcomes else "",
+        "timeout": code is None,
+        "exit_status": code,
+        "seconds": seconds,
+        "imported": imported,
+        "log_tail": tail,
+    }
+
+
+def combine(sessions: list[dict]) -> dict:
+    """One side's outcome from its sessions: the last one run decides (the first that did
+    not survive, or the last of all); seconds add up; killed_by names the session."""
+    last = sessions[-1]
+    killed_by = last["killed_by"]
+    if killed_by and last["session"] != "jwst":
+        killed_by = f"[{last['session']}] {killed_by}"
+    return last | {
+        "run": True,
+        "killed_by": killed_by,
+        "seconds": round(sum(s["seconds"] for s in sessions), 1),
+        "imported": all(s["imported"] for s in sessions),
+        "sessions": [
+            {k: s[k] for k in ("session", "status", "exit_status", "seconds")} for s in sessions
+        ],
+    }
+
+
+def not_executed(m: mutants.Mutant, executed: dict[str, set[int]]) -> str | None:
+    """Why a side cannot tell ``m`` from the original (its statement never ran in the
+    clean pass), or None when it must be run."""
+    lines = mutants.statement_lines(m.file, m.line)
+    if not lines or set(lines) & executed.get(m.module, set()):
+        return None
+    span = f"{lines.start}-{lines.stop - 1}" if len(lines) > 1 else str(lines.start)
+    return f"not run: no clean session of this side executes line(s) {span}"
+
+
+def not_survived(result: dict) -> bool:
+    return result["status"] != SURVIVED
+
+
+def unrun(reason: str) -> dict:
+    return {
+        "status": SURVIVED,
+        "run": False,
+        "reason": reason,
+        "killed_by": None,
+        "message": "",
+        "timeout": False,
+        "exit_status": None,
+        "seconds": 0.0,
+        "imported": False,
+        "sessions": [],
+        "log_tail": "",
+    }
+
+
+def executed_lines(clean: Path, sides: list[str]) -> dict[str, dict[str, set[int]]]:
+    """Per side, {module: lines run} from the coverage files of the clean pass in ``clean``."""
+    out = {}
+    for side in sides:
+        labels = ["jwst"] if side == "jwst" else list(DATA_SETS)
+        lines: dict[str, set[int]] = {}
+        for label in labels:
+            path = clean / f"coverage-{label}.json"
+            if path.is_file():
+                for module, found in json.loads(path.read_text()).items():
+                    lines.setdefault(module, set()).update(found)
+        out[side] = lines
+    return out
