@@ -1,6 +1,7 @@
 """How the backgrounds are supplied: Image2Pipeline on an association (the notebook's way),
-BackgroundStep on the same association, the ``bkg_list`` parameter, a positional list
-(all the same observation), and an empty list (S_BKDSUB = SKIPPED, science unchanged)."""
+BackgroundStep on the same association (also with decoy members it must ignore), the
+``bkg_list`` parameter, a positional list (all the same observation), and an empty list
+(S_BKDSUB = SKIPPED, science unchanged)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from miri_background.checks.scenario_checks import (
     mismatch,
     subtraction_problems,
 )
-from miri_background.observation.scenarios import by_id
+from miri_background.observation.scenarios import ASSOCIATION_WARNINGS, by_id
 
 
 @pytest.mark.scenarios("supply")
@@ -47,4 +48,21 @@ def test_supply_products(scenario_products, case):
                         f"the same as with bkg_list ({reference.name})",
                     )
                 )
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.scenarios("supply", "n_backgrounds")
+def test_supply_warns_of_what_it_ignores(scenario_products, case):
+    """The step warns that it uses only the first product and the first science member
+    exactly when the association has more (``step-association-extras``); any other supply,
+    one background in an association included, logs neither warning."""
+    scenario, _ = case
+    products = scenario_products(case)
+    expected = scenario.supply == "step-association-extras"
+    problems = [
+        f"{products.name}: warning {text!r} {'missing' if expected else 'logged'} "
+        f"(the step logged {list(products.run.warnings)})"
+        for text in ASSOCIATION_WARNINGS.values()
+        if any(m.startswith(text) for m in products.run.warnings) != expected
+    ]
     assert not problems, "\n".join(problems)

@@ -35,12 +35,27 @@ MISSING_PATTERNS = ("nan-a", "nan-b", "nan-all", "flagged-finite")
 ``flagged-finite``: DO_NOT_USE | JUMP_DET with a finite, wrong value (a flagged cosmic ray
 that ramp fitting did not blank): jwst 3.0.0 does not use DQ as a mask, so it is averaged."""
 
-SUPPLIES = ("association", "step-association", "bkg_list", "positional", "empty")
+SUPPLIES = (
+    "association",
+    "step-association",
+    "step-association-extras",
+    "bkg_list",
+    "positional",
+    "empty",
+)
 """How the backgrounds reach the step: ``association``: Image2Pipeline on a level-2b
 association (as the notebook); ``step-association``: BackgroundStep on that association;
-``bkg_list``: BackgroundStep with the ``bkg_list`` parameter; ``positional``: BackgroundStep
-with the list as its second positional argument; ``empty``: ``bkg_list=[]`` (SKIPPED).
-Each has a ``supply-<how>`` scenario of the same observation."""
+``step-association-extras``: BackgroundStep on that association with a second science member
+in its product and a second product after it (decoys the step must ignore, warning of each:
+`ASSOCIATION_WARNINGS`); ``bkg_list``: BackgroundStep with the ``bkg_list`` parameter;
+``positional``: BackgroundStep with the list as its second positional argument; ``empty``:
+``bkg_list=[]`` (SKIPPED). Each has a ``supply-<how>`` scenario of the same observation."""
+ASSOCIATION_WARNINGS = {
+    "products": "Multiple products in input association. Using only the first one.",
+    "science": "Wrong number of science exposures found in",
+}
+"""The warnings BackgroundStep logs (jwst 3.0.0, logger ``jwst.background``) when it ignores
+part of an association: products after the first, science members after the first."""
 STRING_SUPPLIES = ("positional-string", "positional-one-string")
 """The positional background list given as one string, which the step splits at commas:
 ``positional-string``: the file names joined by commas with a trailing comma
@@ -286,6 +301,36 @@ def all_scenarios() -> tuple[Scenario, ...]:
         # moves the science and two backgrounds against the third; rateints, because only a
         # cube's shape tells shape[1] (rows) from shape[-1] (columns); the backgrounds named
         # by one comma-separated string
+        # backgrounds that miss the science frame must be left out of the 3-D combination
+        # (in 2-D a missed one only adds NaN, which the clipping drops; in 3-D the clipped
+        # mean of an all-NaN cut-out is 0, so a miss the step takes for an overlap pulls the
+        # mean down): one beside the science on each side, overlapping it along the other
+        # axis, as each side's test in the step needs. No two MIRI readouts touch (checked
+        # in test_scenario_geometry), so "beside" always leaves a gap.
+        Scenario(
+            "rateints-SUB64-missed-above-and-below",
+            "rateints",
+            SMALL,
+            (
+                Background(SMALL, 2),
+                Background(SMALL, 2),
+                Background("SUB128", 2),  # rows 891-1018, above SUB64's 779-842
+                Background("MASK1065", 2),  # rows 21-244, below; columns overlap
+            ),
+            science_nints=2,
+        ),
+        Scenario(
+            "rateints-SUBSLIT-missed-left-and-right",
+            "rateints",
+            "SUBSLIT",
+            (
+                Background("SUBSLIT", 2),
+                Background("SUBSLIT", 2),
+                Background("MASK1065", 2),  # columns 1-288, left of SUBSLIT's 301-440
+                Background("BRIGHTSKY", 2),  # columns 457-968, right; rows overlap
+            ),
+            science_nints=2,
+        ),
         Scenario(
             "rateints-FULL-without-SUBSTRT",
             "rateints",
@@ -311,6 +356,17 @@ def all_scenarios() -> tuple[Scenario, ...]:
         )
         for n in N_BACKGROUNDS
     ]
+    # one background in an association: the step must take it (not only 2 or more)
+    counts.append(
+        Scenario(
+            "n_backgrounds-1-step-association",
+            "n_backgrounds",
+            SMALL,
+            (Background(SMALL),),
+            outlier=True,
+            supply="step-association",
+        )
+    )
     missing = [
         Scenario(
             "missing_values-SUB64",

@@ -53,6 +53,25 @@ def jwst_log_to(path: Path):
         handler.close()
 
 @contextmanager
+def warnings_logged(name: str):
+    """The messages logged at WARNING or above by logger ``name`` and its children while
+    the block runs (a list, filled in order)."""
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            messages.append(record.getMessage())
+
+    handler = Collect(logging.WARNING)
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+
+
+@contextmanager
 def gc_frozen():
     """Move the objects alive now out of the garbage collector's reach while jwst runs.
 

@@ -34,7 +34,13 @@ from miri_background.inputs import crds_local
 from miri_background.inputs import scenarios as scenario_data
 from miri_background.observation.notebook import IMAGE2_SKIPPED
 from miri_background.observation.scenarios import MAXITERS, Scenario
-from miri_background.pipeline.jwst_env import call_guarded, call_options, gc_frozen, jwst_log_to
+from miri_background.pipeline.jwst_env import (
+    call_guarded,
+    call_options,
+    gc_frozen,
+    jwst_log_to,
+    warnings_logged,
+)
 from miri_background.software import package_digest, served_overrides
 
 CODE_PATHS = (
@@ -62,6 +68,8 @@ class ScenarioRun:
         The step's output model (``S_BKDSUB`` says whether it subtracted).
     combined : Path or None
         The saved combined background (None when the step skipped).
+    warnings : tuple of str
+        What the background step logged at WARNING or above (logger ``jwst.background``).
     hit : bool
         Whether the products came from the cache.
     seconds : float
@@ -73,6 +81,7 @@ class ScenarioRun:
     inputs: Mapping[str, Path]
     bsub: Path
     combined: Path | None
+    warnings: tuple[str, ...]
     hit: bool
     seconds: float
 
@@ -131,19 +140,32 @@ def scenario_inputs(cache: ContentCache, scenario: Scenario, sim_seed: int):
     )
 
 
-def _association(paths: Mapping[str, Path], out: Path) -> Path:
-    """A level-2b association like the notebook's: ``sci`` then the backgrounds."""
+def _association(paths: Mapping[str, Path], out: Path, *, extras: bool = False) -> Path:
+    """A level-2b association like the notebook's: ``sci`` then the backgrounds. With
+    ``extras`` (supply ``step-association-extras``) also two decoys that would change the
+    result if used: ``bkg1`` as a second science member after ``sci``, and a second product
+    that names ``bkg1`` its science and ``sci`` its background."""
     from jwst.associations import asn_from_list
     from jwst.associations.lib.rules_level2_base import DMSLevel2bBase
 
-    asn = asn_from_list.asn_from_list(
-        [str(paths["sci"].resolve())], rule=DMSLevel2bBase, product_name="sci"
-    )
+    science, decoy = str(paths["sci"].resolve()), str(paths["bkg1"].resolve())
+    asn = asn_from_list.asn_from_list([science], rule=DMSLevel2bBase, product_name="sci")
+    members = asn["products"][0]["members"]
+    if extras:
+        members.append({"expname": decoy, "exptype": "science"})
     for name, path in paths.items():
         if name != "sci":
-            asn["products"][0]["members"].append(
-                {"expname": str(path.resolve()), "exptype": "background"}
-            )
+            members.append({"expname": str(path.resolve()), "exptype": "background"})
+    if extras:
+        asn["products"].append(
+            {
+                "name": "decoy",
+                "members": [
+                    {"expname": decoy, "exptype": "science"},
+                    {"expname": science, "exptype": "background"},
+                ],
+            }
+        )
     path = out / "sci_asn.json"
     path.write_text(asn.dump()[1])
     return path
@@ -170,8 +192,9 @@ def _call(scenario: Scenario, sigma: float, paths: Mapping[str, Path], out: Path
         os.replace(made, out / "bsub.fits")
     else:
         step = {**options, "output_dir": str(out), **call_options()}
-        if how == "step-association":
-            result = BackgroundStep.call(str(_association(paths, out)), **step)
+        if how in ("step-association", "step-association-extras"):
+            asn = _association(paths, out, extras=how.endswith("extras"))
+            result = BackgroundStep.call(str(asn), **step)
         elif how == "bkg_list":
             result = BackgroundStep.call(science, bkg_list=backgrounds, **step)
         elif how == "positional-string":
@@ -221,19 +244,26 @@ def run_case(
         t0 = time.perf_counter()
         log = logs / f"scenario_{scenario.case_id(sigma)}.log"
         crds_local.check_context(crds_root)
-        with crds_local.crds_environment(crds_root), jwst_log_to(log), gc_frozen():
+        with (
+            crds_local.crds_environment(crds_root),
+            jwst_log_to(log),
+            warnings_logged("jwst.background") as logged,
+            gc_frozen(),
+        ):
             call_guarded(lambda: _call(scenario, sigma, paths, out), scenario.case_id(sigma))
-        write_json_atomic(out / "seconds.json", {"jwst": time.perf_counter() - t0})
+        seconds = time.perf_counter() - t0
+        write_json_atomic(out / "call.json", {"seconds": seconds, "warnings": logged})
 
     entry = cache.get_or_build("scenario-run", parts, build)
     combined = entry.path / "combinedbackground.fits"
-    seconds = json.loads((entry.path / "seconds.json").read_text())["jwst"]
+    record = json.loads((entry.path / "call.json").read_text())
     return ScenarioRun(
         scenario,
         sigma,
         FrozenMap(paths),
         entry.path / "bsub.fits",
         combined if combined.is_file() else None,
+        tuple(record["warnings"]),
         entry.hit,
-        0.0 if entry.hit else seconds,
+        0.0 if entry.hit else record["seconds"],
     )

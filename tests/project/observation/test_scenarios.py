@@ -3,7 +3,10 @@ SIAF table of PRDOPSSOC-075 (1-based), and every scenario id is unique and reada
 
 from __future__ import annotations
 
+from importlib.resources import files
+
 import pytest
+import yaml
 
 from miri_background.observation.scenarios import (
     Background,
@@ -60,3 +63,46 @@ def test_only_full_frames_may_lack_subarray_keywords():
         Scenario("bad", "subarray", "FULL", (Background("SUB64", keywords=False),))
     with pytest.raises(ValueError, match=r"only FULL frames.*SUB256"):
         Scenario("bad", "subarray", "SUB256", (Background("FULL"),), science_keywords=False)
+
+
+def miri_readouts() -> list[str]:
+    """The MIRI subarray names stdatamodels' core schema allows (``meta.subarray.name``),
+    plus FULL, that pysiaf's SIAF places (SUBPRISM*, obsolete, has no aperture)."""
+    schema = yaml.safe_load(
+        files("stdatamodels.jwst.datamodels").joinpath("schemas/core.schema.yaml").read_text()
+    )
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            enum = node.get("enum")
+            if isinstance(enum, list) and "BRIGHTSKY" in enum and "MASKLYOT" in enum:
+                found.extend(enum)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    return ["FULL", *(n for n in found if not n.startswith("SUBPRISM"))]
+
+
+def test_no_two_miri_readouts_touch():
+    """Two MIRI readouts side by side (disjoint along one axis, overlapping along the other)
+    always leave a gap of at least one column or row. This is why the ``<`` mutants of
+    BackgroundStep's ``overlaps()`` (``a.imax < b.imin`` for ``a.imax <= b.imin``), which
+    differ only for frames that touch, are declared equivalent (equivalent_mutants.json)."""
+    names = miri_readouts()
+    assert {"SUB64", "SUBSLIT", "SLITLESSPRISM_IPS"} <= set(names), names
+    touching = []
+    for a in map(siaf_subarray, names):
+        for b in map(siaf_subarray, names):
+            a_end, b_end = a.xstart + a.xsize, b.xstart + b.xsize
+            rows_overlap = a.ystart < b.ystart + b.ysize and b.ystart < a.ystart + a.ysize
+            cols_overlap = a.xstart < b_end and b.xstart < a_end
+            if (rows_overlap and a_end == b.xstart) or (
+                cols_overlap and a.ystart + a.ysize == b.ystart
+            ):
+                touching.append((a.name, b.name))
+    assert not touching, f"MIRI readouts that touch: {touching}"
