@@ -71,6 +71,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--cache-dir", type=Path, default=Path(".cache/mb"), metavar="DIR")
     parser.add_argument("--timeout", type=float, default=None, metavar="S", help="per session")
     parser.add_argument("--no-clean", action="store_true", help="skip the clean pass")
+    parser.add_argument(
+        "--skip-equivalent",
+        action="store_true",
+        help="record the declared equivalents as not run instead of running them",
+    )
     parser.add_argument("--list", action="store_true", help="print the selection and counts")
     parser.add_argument("--merge", nargs="+", type=Path, metavar="FILE", help="merge shards")
     parser.add_argument(
@@ -134,6 +139,8 @@ class _Run:
         for side in self.args.sides:
             known = m is not None and self.executed is not None  # None: no clean pass
             reason = sessions_of.not_executed(m, self.executed[side]) if known else None
+            if m is not None and self.args.skip_equivalent and self.equivalent.get(m.id):
+                reason = "declared equivalent, not run (--skip-equivalent)"
             if reason:
                 record["sides"][side] = sessions_of.unrun(reason)
             else:

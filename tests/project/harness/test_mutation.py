@@ -201,6 +201,7 @@ def _args(root: Path, tmp_path: Path, **given) -> SimpleNamespace:
         "cache_dir": root / ".cache" / "mb",
         "timeout": 900.0,
         "no_clean": True,
+        "skip_equivalent": False,
         "list": False,
         "merge": None,
         "bench": tmp_path / "bench.json",
@@ -224,6 +225,22 @@ def test_harness_kills_a_killable_mutant_and_spares_an_equivalent(request, tmp_p
     assert all(r["suite"]["imported"] and r["jwst"]["imported"] for r in report["mutants"])
     assert report["mutants"][1]["equivalent"], report["mutants"][1]
     assert report["summary"]["suite"]["overall"]["score"] == 1.0 and report["complete"]
+
+
+@pytest.mark.slow
+def test_skip_equivalent_records_a_declared_equivalent_without_a_session(
+    request, tmp_path, jwst_300
+):
+    """``--skip-equivalent``: a declared equivalent gets no session on either side, and its
+    record says why (without the flag it runs both: the test above)."""
+    root = Path(request.config.rootpath)
+    args = _args(root, tmp_path, only=[EQUIVALENT], skip_equivalent=True)
+    assert mutation.run(args) == 0
+    (record,) = json.loads(args.out.read_text())["mutants"]
+    for side in mutation_report.SIDES:
+        assert record[side]["run"] is False, record
+        assert "--skip-equivalent" in record[side]["reason"], record
+    assert record["equivalent"], record
 
 
 @pytest.mark.slow
