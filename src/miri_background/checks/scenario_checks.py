@@ -91,7 +91,7 @@ def load(run: ScenarioRun) -> CaseProducts:
     placed = [
         scenario_oracle.place(
             frame,
-            scenario_oracle.geometry(siaf_subarray(b.subarray), b.keywords),
+            scenario_oracle.geometry(siaf_subarray(b.subarray), not b.full_frame_default),
             a.data,
             a.err,
             a.dq,

@@ -104,6 +104,7 @@ class Exposure:
     missing: tuple[str, ...] = ()
     outlier: bool = False
     keywords: bool = True
+    omit: tuple[str, ...] = ()
 
 
 def exposures(scenario: Scenario) -> tuple[Exposure, ...]:
@@ -122,6 +123,7 @@ def exposures(scenario: Scenario) -> tuple[Exposure, ...]:
             b.missing,
             scenario.outlier and i == 1,
             b.keywords,
+            b.omit,
         )
         for i, b in enumerate(scenario.backgrounds, start=1)
     )
@@ -135,8 +137,8 @@ def file_name(exposure: Exposure) -> str:
 
 def _observation(scenario: Scenario) -> dict:
     """The scenario as a dict without ``id``, ``kind`` and ``supply``, and without the
-    keyword flags (``keywords``, ``science_keywords``) where they are True: those were added
-    later, and leaving their defaults out keeps every other scenario's noise (and
+    keyword flags (``keywords``, ``science_keywords``, ``omit``) at their defaults: those
+    were added later, and leaving their defaults out keeps every other scenario's noise (and
     ``truth/scenarios.json``) as it was."""
     observation = {k: v for k, v in asdict(scenario).items() if k not in ("id", "kind", "supply")}
     if observation["science_keywords"]:
@@ -144,6 +146,8 @@ def _observation(scenario: Scenario) -> dict:
     for background in observation["backgrounds"]:
         if background["keywords"]:
             del background["keywords"]
+        if not background["omit"]:
+            del background["omit"]
     return observation
 
 
@@ -205,7 +209,8 @@ def make_model(scenario: Scenario, exposure: Exposure, index: int, sim_seed: int
 
 def set_metadata(model, exposure: Exposure, index: int) -> None:
     """What the background step and Image2Pipeline read: MIRI imager, F770W, the subarray
-    (SUBSTRT / SUBSIZE, left out where ``exposure.keywords`` is False), NINTS; dates fixed."""
+    (SUBSTRT / SUBSIZE, left out where ``exposure.keywords`` is False and those in
+    ``exposure.omit``), NINTS; dates fixed."""
     m = model.meta
     m.filename = file_name(exposure)
     m.telescope = "JWST"
@@ -221,6 +226,8 @@ def set_metadata(model, exposure: Exposure, index: int) -> None:
     if exposure.keywords:
         m.subarray.xstart, m.subarray.ystart = region.xstart, region.ystart
         m.subarray.xsize, m.subarray.ysize = region.xsize, region.ysize
+        for name in exposure.omit:
+            setattr(m.subarray, name, None)
 
 
 def write(scenario: Scenario, out: Path, sim_seed: int) -> dict[str, Path]:

@@ -128,6 +128,9 @@ def siaf_subarray(name: str) -> Subarray:
     return Subarray(name, xstart, ystart, int(aperture.XSciSize), int(aperture.YSciSize))
 
 
+SUBARRAY_KEYWORDS = ("xstart", "ystart", "xsize", "ysize")
+"""``meta.subarray`` attributes of SUBSTRT1, SUBSTRT2, SUBSIZE1, SUBSIZE2."""
+
 @dataclass(frozen=True)
 class Background:
     """One background exposure of a scenario.
@@ -143,12 +146,25 @@ class Background:
     keywords : bool, default True
         Whether its file carries SUBSTRT1/2 and SUBSIZE1/2. False (FULL only): a full
         frame written without them, which the step must take as MIRI's full frame.
+    omit : tuple of str, default ()
+        `SUBARRAY_KEYWORDS` left out of a file that carries the others (FULL only): one
+        missing keyword is enough for the step to take the file as MIRI's full frame.
     """
 
     subarray: str
     nints: int = 1
     missing: tuple[str, ...] = ()
     keywords: bool = True
+    omit: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not set(self.omit) <= set(SUBARRAY_KEYWORDS):
+            raise ValueError(f"omit {self.omit}: only {SUBARRAY_KEYWORDS} can be left out")
+
+    @property
+    def full_frame_default(self) -> bool:
+        """Whether the file lacks some SUBSTRT / SUBSIZE keyword (rule 1: MIRI's FULL)."""
+        return not self.keywords or bool(self.omit)
 
 
 @dataclass(frozen=True)
@@ -194,7 +210,7 @@ class Scenario:
 
     def __post_init__(self):
         bare = [self.science] * (not self.science_keywords) + [
-            b.subarray for b in self.backgrounds if not b.keywords
+            b.subarray for b in self.backgrounds if b.full_frame_default
         ]
         if any(name != "FULL" for name in bare):
             raise ValueError(
@@ -385,7 +401,19 @@ def all_scenarios() -> tuple[Scenario, ...]:
         Scenario(f"supply-{how}", "supply", SMALL, (Background(SMALL),) * 3, supply=how)
         for how in SUPPLIES
     ]
-    scenarios = (*geometry, *rateints, *counts, *missing, *supply)
+    # a full frame missing only one of SUBSTRT1/2, SUBSIZE1/2 is still taken as MIRI's full
+    # frame (the step tests the four with ``or``; an ``and`` between two of them leaves the
+    # file's None in the arithmetic): SUBSTRT1 missing in one background, SUBSIZE1 in the
+    # other, which covers each pair of neighbours; one sigma, and last (the scenarios run
+    # in this order under the mutation harness's -x), as four FULL frames cost ~5 s
+    partial = Scenario(
+        "subarray-FULL-with-one-keyword-missing",
+        "subarray",
+        "FULL",
+        (Background("FULL", omit=("xstart",)), Background("FULL", omit=("xsize",))),
+        sigmas=(3.0,),
+    )
+    scenarios = (*geometry, *rateints, *counts, *missing, *supply, partial)
     ids = [s.id for s in scenarios]
     if len(set(ids)) != len(ids):
         raise ValueError(f"scenario ids not unique: {ids}")
