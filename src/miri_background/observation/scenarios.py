@@ -278,11 +278,16 @@ def all_scenarios() -> tuple[Scenario, ...]:
             (Background(SMALL, 3),) * 3,
             science_nints=3,
         ),
+        # the 3-NINTS background has a flagged, finite pixel (DO_NOT_USE | JUMP_DET in every
+        # integration): the combined DQ must carry it (the OR over files and integrations)
         Scenario(
             "rateints-nints2-bkg-nints2-3-5",
             "rateints",
             SMALL,
-            tuple(Background(SMALL, k) for k in (2, 3, 5)),
+            tuple(
+                Background(SMALL, k, missing=("flagged-finite",) if k == 3 else ())
+                for k in (2, 3, 5)
+            ),
             science_nints=2,
         ),
         # the 3-D cut out of backgrounds whose own corner is not (1, 1): rows (SUB64 at row
