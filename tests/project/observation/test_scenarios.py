@@ -106,3 +106,14 @@ def test_no_two_miri_readouts_touch():
             ):
                 touching.append((a.name, b.name))
     assert not touching, f"MIRI readouts that touch: {touching}"
+
+
+def test_full_is_the_only_readout_1032_wide_or_1024_tall():
+    """The claim behind the L40 equivalents of ``background_sub.py`` (its full-frame test
+    ``shape[-1] == 1032 and shape[-2] == 1024``, mutated to ``or``, ``<=``, ``>=``)."""
+    wide_or_tall = [
+        s.name
+        for s in map(siaf_subarray, miri_readouts())
+        if s.xsize == 1032 or s.ysize == 1024
+    ]
+    assert wide_or_tall == ["FULL"], wide_or_tall
