@@ -23,7 +23,8 @@ A clean pass first serves the unmutated sources through the same hook: every ses
 pass; its durations set the default timeout (3 x + 60 s), and coverage.py records which
 lines of the two files each side runs. A mutant whose statement (`mutants.statement_lines`)
 no session of a side ran cannot behave differently there: that side *survives* it without
-a session (``run`` false, ``reason`` says which lines). Products keyed on jwst's code
+a session (``run`` false, ``reason`` says which lines); with ``--skip-equivalent`` so does
+every mutant declared equivalent (`mutation_report.equivalents`). Products keyed on jwst's code
 (``software.served_overrides``) go to a per-mutant scratch cache (`cache.SCRATCH_ENV`),
 removed with the mutant; the simulation and the other inputs come from ``--cache-dir``.
 The report is rewritten atomically after every mutant (``complete`` false until the end),
