@@ -30,7 +30,8 @@ versions and source digests), ``run_records`` (what a session leaves in its run 
 
 Where a change goes: a detector1 change in ``pipeline/detector1.py``; a new check in
 ``tests/regression`` with its measure in ``checks/``; a new scenario in
-``observation/scenarios.py`` (its data: ``inputs/scenarios.py``, its run:
+``observation/catalog.py`` (what one is: ``observation/scenarios.py``; its data:
+``inputs/scenarios.py``, its run:
 ``pipeline/scenarios.py``, its rule: ``checks/scenario_oracle.py``); a new data set in
 ``observation/datasets.py``; a new report figure in ``report/figures.py``.
 """

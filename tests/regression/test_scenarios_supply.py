@@ -13,7 +13,8 @@ from miri_background.checks.scenario_checks import (
     mismatch,
     subtraction_problems,
 )
-from miri_background.observation.scenarios import ASSOCIATION_WARNINGS, by_id
+from miri_background.observation.catalog import by_id
+from miri_background.observation.scenarios import ASSOCIATION_WARNINGS
 
 
 @pytest.mark.scenarios("supply")

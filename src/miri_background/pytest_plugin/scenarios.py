@@ -18,7 +18,8 @@ import pytest
 from filelock import FileLock
 
 from miri_background.files import write_json_atomic
-from miri_background.observation.scenarios import NOTEBOOK, all_scenarios, case_ids
+from miri_background.observation.catalog import all_scenarios, case_ids
+from miri_background.observation.scenarios import NOTEBOOK
 from miri_background.report.scenarios import record_case
 
 FINGERPRINTS = "scenarios.json"

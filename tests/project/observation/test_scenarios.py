@@ -8,11 +8,10 @@ from importlib.resources import files
 import pytest
 import yaml
 
+from miri_background.observation.catalog import all_scenarios, case_ids
 from miri_background.observation.scenarios import (
     Background,
     Scenario,
-    all_scenarios,
-    case_ids,
     prd_version,
     siaf_subarray,
 )
