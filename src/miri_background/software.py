@@ -9,33 +9,16 @@ import os
 import platform
 import sys
 from functools import cache
-from importlib.metadata import version
 from pathlib import Path
 
 from miri_background.files import file_sha256
 
-SOURCE_SUFFIXES = (".py", ".so", ".pyx", ".c", ".h", ".yaml", ".json", ".asdf", ".cfg")
 OVERRIDES_ENV = "MIRI_BACKGROUND_JWST_OVERRIDES"
-OVERRIDES_KEY = "jwst_overrides"
 """Set by the mutation harness to the sha256 of jwst modules it serves from a copy (an
-import hook: not in the installed tree, so no source digest or trace sees them)."""
+import hook: not in the installed tree, so no source digest or trace sees them); the
+plugin passes it to `keys.override` under `OVERRIDES_KEY`."""
+OVERRIDES_KEY = "jwst_overrides"
 
-
-def served_overrides() -> dict[str, str]:
-    """``{"jwst_overrides": <sha256>}`` while the mutation harness serves jwst modules from a
-    copy (`OVERRIDES_ENV` set), else empty: a part of every key on jwst's source."""
-    value = os.environ.get(OVERRIDES_ENV)
-    return {OVERRIDES_KEY: value} if value else {}
-
-
-def package_digest(root: Path) -> str:
-    """sha256 of (relative path, sha256) for every source file under ``root``."""
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.suffix in SOURCE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts:
-            h.update(str(path.relative_to(root)).encode())
-            h.update(file_sha256(path).encode())
-    return h.hexdigest()
 
 def tree_digest(root: Path) -> str:
     """sha256 over (relative path, sha256) of every file under ``root``.
@@ -55,10 +38,6 @@ def _files_digest(root: Path, signature: tuple) -> str:
     for rel, _, _ in signature:
         h.update(rel.encode() + file_sha256(root / rel).encode())
     return h.hexdigest()
-
-def package_version(pkg: str) -> str:
-    return version(pkg)
-
 
 def interpreter() -> str:
     """The Python the traced code ran on (its standard library is not traced)."""

@@ -340,27 +340,6 @@ def tmp_inputs(inputs, tmp_path):
     )
 
 
-@pytest.fixture(scope="module")
-def stpipe_copy(tmp_path_factory) -> Path:
-    """A temporary copy of the installed stpipe package (source only, no __pycache__)."""
-    import stpipe
-
-    src = Path(stpipe.__file__).parent
-    dst = tmp_path_factory.mktemp("site") / "stpipe"
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
-    return dst
-
-
-def test_package_digest_of_copy_matches_install(stpipe_copy):
-    """The digest depends on the files, not on where the package lives."""
-    import stpipe
-
-    from miri_background import software
-
-    installed = software.package_digest(Path(stpipe.__file__).parent)
-    assert software.package_digest(stpipe_copy) == installed
-
-
 def _change_step_parameter(inputs, monkeypatch):
     from miri_background.observation import notebook
     from miri_background.pipeline import detector1

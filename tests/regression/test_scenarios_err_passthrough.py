@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import pytest
 
-from miri_background.checks.scenario_checks import geometry_problems, mismatch
+from miri_background.scenarios.checks import geometry_problems, mismatch
+from miri_background.scenarios.fixtures import params
 
 KINDS = ("subarray", "rateints", "n_backgrounds", "missing_values", "supply")
 
 
-@pytest.mark.scenarios(*KINDS)
+@pytest.mark.parametrize("case", params(*KINDS))
 @pytest.mark.parametrize("array", ["err", "var_poisson", "var_rnoise", "var_flat"])
-def test_science_error_arrays_unchanged(scenario_products, case, array):
+def test_science_error_arrays_unchanged(case_products, array):
     """bsub.<array> == science.<array>, bit for bit (NaN where it was NaN)."""
-    products = scenario_products(case)
+    products = case_products
     got = getattr(products.bsub, array, None)
     assert got is not None, f"{products.name}: bsub has no {array.upper()} array"
     problem = mismatch(
@@ -29,9 +30,9 @@ def test_science_error_arrays_unchanged(scenario_products, case, array):
     assert problem is None, problem
 
 
-@pytest.mark.scenarios(*KINDS)
-def test_bsub_describes_the_science_frame(scenario_products, case):
+@pytest.mark.parametrize("case", params(*KINDS))
+def test_bsub_describes_the_science_frame(case_products):
     """bsub carries the science frame's SUBSTRT / SUBSIZE (or, for a full frame, none):
     the frame its pixels are, whatever the inputs lacked."""
-    problems = geometry_problems(scenario_products(case))
+    problems = geometry_problems(case_products)
     assert not problems, "\n".join(problems)

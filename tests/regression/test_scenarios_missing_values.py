@@ -13,25 +13,26 @@ import numpy as np
 import pytest
 from astropy.stats import sigma_clip
 
-from miri_background.checks.scenario_checks import combination_problems, subtraction_problems
-from miri_background.inputs.scenarios import DO_NOT_USE, FLAGGED_FINITE_RATE, MISSING_PIXELS
-from miri_background.observation.scenarios import MAXITERS
+from miri_background.scenarios.checks import combination_problems, subtraction_problems
+from miri_background.scenarios.data import DO_NOT_USE, FLAGGED_FINITE_RATE, MISSING_PIXELS
+from miri_background.scenarios.fixtures import params
+from miri_background.scenarios.model import MAXITERS
 
 
-@pytest.mark.scenarios("missing_values")
-def test_missing_values_combination_and_subtraction(scenario_products, case):
+@pytest.mark.parametrize("case", params("missing_values"))
+def test_missing_values_combination_and_subtraction(case_products):
     """Combined data / ERR / DQ against the rule (NaN not used; the background that misses
     the field contributes nothing); bsub = science - combined."""
-    products = scenario_products(case)
+    products = case_products
     problems = combination_problems(products) + subtraction_problems(products)
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.scenarios("missing_values")
-def test_missing_values_pixel_missing_everywhere(scenario_products, case):
+@pytest.mark.parametrize("case", params("missing_values"))
+def test_missing_values_pixel_missing_everywhere(case_products):
     """Where every background is NaN: combined 0 +- 0 (3.0.0's convention), the science
     value unchanged, and the bsub pixel DO_NOT_USE (through the OR-ed DQ)."""
-    products = scenario_products(case)
+    products = case_products
     for x, y in MISSING_PIXELS["nan-all"]:
         got = (products.combined.data[y, x], products.combined.err[y, x])
         assert got == (0.0, 0.0), (
@@ -47,15 +48,15 @@ def test_missing_values_pixel_missing_everywhere(scenario_products, case):
         )
 
 
-@pytest.mark.scenarios("missing_values")
-def test_missing_values_dq_is_not_a_mask_in_3_0_0(scenario_products, case):
+@pytest.mark.parametrize("case", params("missing_values"))
+def test_missing_values_dq_is_not_a_mask_in_3_0_0(case_products):
     """The flagged finite value (900 DN/s, DO_NOT_USE | JUMP_DET) among 4 covering values
     takes part in the clipping like any other: the combined value is the clipped mean of
     all 4 (sigma = 3 keeps it, z_max 2.31); a jwst that masks DO_NOT_USE (#10538 / #10539)
     gives the clipped mean of the other 3 instead. Both from astropy's sigma_clip (median
     centre, std, maxiters 3), within 1e-6 relative (float32)."""
-    scenario, sigma = case
-    products = scenario_products(case)
+    sigma = case_products.sigma
+    products = case_products
     ((x, y),) = MISSING_PIXELS["flagged-finite"]
     values = np.array([b.data[y, x] for b in list(products.backgrounds.values())[:4]], float)
     others = values[values != FLAGGED_FINITE_RATE]

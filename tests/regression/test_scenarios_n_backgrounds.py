@@ -14,15 +14,16 @@ import numpy as np
 import pytest
 
 from miri_background.checks import metrics
-from miri_background.checks.scenario_checks import combination_problems, subtraction_problems
-from miri_background.inputs.scenarios import outlier_pixel
-from miri_background.observation.scenarios import siaf_subarray
+from miri_background.scenarios.checks import combination_problems, subtraction_problems
+from miri_background.scenarios.data import outlier_pixel
+from miri_background.scenarios.fixtures import params
+from miri_background.scenarios.model import siaf_subarray
 
 
-@pytest.mark.scenarios("n_backgrounds")
-def test_n_backgrounds_combination_and_subtraction(scenario_products, case):
+@pytest.mark.parametrize("case", params("n_backgrounds"))
+def test_n_backgrounds_combination_and_subtraction(case_products):
     """Combined data / ERR / DQ against the rule; bsub = science - combined."""
-    products = scenario_products(case)
+    products = case_products
     problems = combination_problems(products) + subtraction_problems(products)
     assert not problems, "\n".join(problems)
 
@@ -33,13 +34,13 @@ def clips_lone_outlier(n: int, sigma: float) -> bool:
     return n >= 2 and sigma < n / np.sqrt(n - 1)
 
 
-@pytest.mark.scenarios("n_backgrounds")
-def test_n_backgrounds_lone_outlier_clipped_as_theory_says(scenario_products, case):
+@pytest.mark.parametrize("case", params("n_backgrounds"))
+def test_n_backgrounds_lone_outlier_clipped_as_theory_says(case_products):
     """At the outlier pixel the combined background is the mean of the other N - 1 values
     when theory says sigma clips it, else the mean of all N (within z_bound(1) = 4.75 of
     the combined ERR, false alarm 2e-6; the two predictions differ by ~5000 / N DN/s)."""
-    scenario, sigma = case
-    products = scenario_products(case)
+    scenario, sigma = case_products.scenario, case_products.sigma
+    products = case_products
     x, y = outlier_pixel(siaf_subarray(scenario.science))
     values = np.array([b.data[y, x] for b in products.backgrounds.values()], float)
     n = values.size

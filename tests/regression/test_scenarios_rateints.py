@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from miri_background.checks.scenario_checks import combination_problems, subtraction_problems
+from miri_background.scenarios.checks import combination_problems, subtraction_problems
+from miri_background.scenarios.fixtures import params
 
 
-@pytest.mark.scenarios("rateints")
-def test_rateints_combined_background_follows_3d_rule(scenario_products, case):
+@pytest.mark.parametrize("case", params("rateints"))
+def test_rateints_combined_background_follows_3d_rule(case_products):
     """Combined data / ERR (2 float32 ulps) and DQ (OR over files and integrations)."""
-    products = scenario_products(case)
+    products = case_products
     assert products.combined.data.ndim == 2, (
         f"{products.name}: combined background has shape {products.combined.data.shape}, "
         "expected one 2-D image"
@@ -23,11 +24,11 @@ def test_rateints_combined_background_follows_3d_rule(scenario_products, case):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.scenarios("rateints")
-def test_rateints_each_integration_minus_combined(scenario_products, case):
+@pytest.mark.parametrize("case", params("rateints"))
+def test_rateints_each_integration_minus_combined(case_products):
     """bsubints keeps the science's NINTS and each integration = science[k] - combined."""
-    products = scenario_products(case)
-    nints = case[0].science_nints
+    products = case_products
+    nints = products.scenario.science_nints
     assert products.bsub.data.shape[0] == nints and products.bsub.data.ndim == 3, (
         f"{products.name}: bsubints shape {products.bsub.data.shape}, expected {nints} integrations"
     )

@@ -13,33 +13,34 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from miri_background.checks.scenario_checks import (
+from miri_background.inputs.simulator.config import DEFAULT_SEED
+from miri_background.scenarios.checks import (
     combination_problems,
     placement_problem,
     subtraction_problems,
 )
-from miri_background.inputs.simulator.config import DEFAULT_SEED
+from miri_background.scenarios.fixtures import params
 
 FINGERPRINT_RTOL, FINGERPRINT_ATOL = 1e-4, 1e-4
 """As truth.py (jwst's MIRI image regtests): relative, and DN/s."""
 
 
-@pytest.mark.scenarios("subarray", defect=False)
-def test_subarray_combined_background_placed_by_own_corner(scenario_products, case):
+@pytest.mark.parametrize("case", params("subarray", defect=False))
+def test_subarray_combined_background_placed_by_own_corner(case_products):
     """Combined data, ERR and DQ equal the placement rule + clipped mean (oracle)."""
-    problems = combination_problems(scenario_products(case))
+    problems = combination_problems(case_products)
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.scenarios("subarray")
-def test_subarray_bsub_is_science_minus_combined(scenario_products, case):
+@pytest.mark.parametrize("case", params("subarray"))
+def test_subarray_bsub_is_science_minus_combined(case_products):
     """bsub = science - (jwst's) combined, DQ OR-ed, S_BKDSUB COMPLETE (defects included)."""
-    problems = subtraction_problems(scenario_products(case))
+    problems = subtraction_problems(case_products)
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.scenarios("subarray", defect=True, xfail_defect=True)
-def test_subarray_offset_background_placement_jwst_defect(scenario_products, case):
+@pytest.mark.parametrize("case", params("subarray", defect=True, xfail_defect=True))
+def test_subarray_offset_background_placement_jwst_defect(case_products):
     """jwst 3.0.0 misplaces a background whose overlap starts after the science's corner.
 
     ``ImageSubsetArray.get_subset_array`` cuts the right overlap out of the background but
@@ -56,7 +57,7 @@ def test_subarray_offset_background_placement_jwst_defect(scenario_products, cas
         comb = average_background(sci, [bkg], 3.0, None)
         print(comb.data[0, 0], comb.data[50, 412])  # 7.0 0.0; the rule: 0.0 (no value), 7.0
     """
-    problem = placement_problem(scenario_products(case))
+    problem = placement_problem(case_products)
     assert problem is None, problem
 
 
@@ -76,9 +77,9 @@ def fingerprint(products) -> dict:
 
 
 @pytest.mark.truth
-@pytest.mark.scenarios("subarray", defect=True)
+@pytest.mark.parametrize("case", params("subarray", defect=True))
 def test_subarray_defect_fingerprint(
-    request, scenario_products, scenario_truth, record_fingerprint, sim_config, case
+    request, case_products, scenario_truth, record_fingerprint, sim_config
 ):
     """Today's (wrong) combined background of the defect cases, as committed in truth/.
 
@@ -87,7 +88,7 @@ def test_subarray_defect_fingerprint(
     """
     if sim_config.seed != DEFAULT_SEED:
         pytest.skip(f"truth is for seed {DEFAULT_SEED}; this run is seed {sim_config.seed}")
-    products = scenario_products(case)
+    products = case_products
     got = fingerprint(products)
     if request.config.getoption("update_truth"):
         record_fingerprint(products.name, got)

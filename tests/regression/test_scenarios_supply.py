@@ -8,21 +8,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from miri_background.checks.scenario_checks import (
+from miri_background.scenarios.catalog import by_id
+from miri_background.scenarios.checks import (
     combination_problems,
     mismatch,
     subtraction_problems,
 )
-from miri_background.observation.catalog import by_id
-from miri_background.observation.scenarios import ASSOCIATION_WARNINGS
+from miri_background.scenarios.fixtures import params
+from miri_background.scenarios.model import ASSOCIATION_WARNINGS, Case
 
 
-@pytest.mark.scenarios("supply")
-def test_supply_products(scenario_products, case):
+@pytest.mark.parametrize("case", params("supply"))
+def test_supply_products(case_products, scenario_stages):
     """Every way with backgrounds: the rule holds and the products equal those of
     ``bkg_list`` bit for bit (standalone step and Image2Pipeline alike); empty: SKIPPED."""
-    scenario, sigma = case
-    products = scenario_products(case)
+    products = case_products
+    scenario = products.scenario
     if scenario.supply == "empty":
         assert products.bsub.status == "SKIPPED", (
             f"{products.name}: S_BKDSUB {products.bsub.status!r} with no backgrounds, "
@@ -35,7 +36,7 @@ def test_supply_products(scenario_products, case):
         assert problem is None, problem
         return
     problems = combination_problems(products) + subtraction_problems(products)
-    reference = scenario_products((by_id()["supply-bkg_list"], sigma))
+    reference = scenario_stages("products", Case(by_id()["supply-bkg_list"], products.sigma))
     for what in ("combined", "bsub"):
         got, want = getattr(products, what), getattr(reference, what)
         for array in ("data", "err", "dq"):
@@ -52,13 +53,13 @@ def test_supply_products(scenario_products, case):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.scenarios("supply", "n_backgrounds")
-def test_supply_warns_of_what_it_ignores(scenario_products, case):
+@pytest.mark.parametrize("case", params("supply", "n_backgrounds"))
+def test_supply_warns_of_what_it_ignores(case_products):
     """The step warns that it uses only the first product and the first science member
     exactly when the association has more (``step-association-extras``); any other supply,
     one background in an association included, logs neither warning."""
-    scenario, _ = case
-    products = scenario_products(case)
+    products = case_products
+    scenario = products.scenario
     expected = scenario.supply == "step-association-extras"
     problems = [
         f"{products.name}: warning {text!r} {'missing' if expected else 'logged'} "

@@ -14,6 +14,8 @@ the names jwst looks up at call time (jwst 3.0.0):
 A SPEC is a `CATALOG` name or ``path/to/file.py::function``. `apply` runs one in this process
 (the plugin's ``--inject-fault`` calls it in every process, xdist workers included, before
 any background stage) and records it in `APPLIED`; `applied` does the same and undoes it.
+Both keep `keys.override` told (`FAULTED_STAGES`), so no product made under a fault is
+keyed as a clean one.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import numpy as np
 from jwst.background import background_step as bstep
 from jwst.background import background_sub as bsub
 
+from miri_background import keys
 from miri_background.files import file_sha256
 
 APPLIED: list[str] = []
@@ -38,6 +41,10 @@ APPLIED: list[str] = []
 
 FILE_FAULT_PREFIX = "fault_"
 """In a fault file given without ``::function``, the functions named ``fault_*`` are faults."""
+
+FAULTED_STAGES = ("background", "scenario-run")
+"""The cached stages whose products a fault can change: those that run the background step
+(a fault patches the background step's path; detector1 runs none of it)."""
 
 PATCHABLE = (bsub, bstep, bsub.ImageSubsetArray, bstep.BackgroundStep)
 """Namespaces `applied` restores: both background modules and their helper/step classes."""
@@ -317,7 +324,14 @@ def apply(spec: str) -> str:
     """Patch jwst in this process with the fault ``spec``; record and return the SPEC."""
     resolve(spec)()
     APPLIED.append(spec)
+    _tell_keys()
     return spec
+
+
+def _tell_keys() -> None:
+    """`keys.override` ``faults`` with `key_parts` of every fault in `APPLIED` (None: none)."""
+    parts = [key_parts(s) for s in APPLIED] or None
+    keys.override("faults", parts, stages=FAULTED_STAGES)
 
 
 @contextmanager
@@ -340,3 +354,4 @@ def applied(spec: str) -> Iterator[str]:
                     setattr(owner, name, value)
         if spec in APPLIED:
             APPLIED.remove(spec)
+        _tell_keys()

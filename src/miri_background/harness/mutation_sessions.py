@@ -34,24 +34,32 @@ class ScenariosFirst:
     """pytest plugin: under ``-x``, the order in which most mutants die cheaply.
 
     The scenario tests (``test_scenarios_*.py``) go before the notebook's, grouped by case
-    (a case's products are one small jwst call, made when its first test asks for them):
-    all tests of the first case, then of the next, so a mutant one case exposes is
-    stopped before the other cases run. Otherwise collection order.
+    (a case's products are one small jwst call, made when its first test asks for them),
+    cheapest case first (`case_cost`): all tests of the first case, then of the next, so a
+    mutant one case exposes is stopped before the dearer cases run. Otherwise collection
+    order.
     """
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items):
-        cases: dict[str, int] = {}
-
-        def key(item) -> tuple[int, int]:
-            if not item.path.name.startswith("test_scenarios_"):
-                return (1, 0)
-            params = getattr(getattr(item, "callspec", None), "params", {})
-            case = params.get("case")
-            name = case[0].case_id(case[1]) if case else item.path.name
-            return (0, cases.setdefault(name, len(cases)))
+        def key(item) -> tuple[int, float, str]:
+            case = getattr(getattr(item, "callspec", None), "params", {}).get("case")
+            if not item.path.name.startswith("test_scenarios_") or case is None:
+                return (1, 0.0, "")
+            return (0, case_cost(case), case.id)
 
         items.sort(key=key)
+
+
+def case_cost(case) -> int:
+    """Pixels a case's call reads: the science frame's and every background's, times their
+    integrations (four FULL frames ~5 s, a SUB64 case a few ms)."""
+    from miri_background.scenarios.model import siaf_subarray
+
+    scenario = case.scenario
+    frames = [(scenario.science, scenario.science_nints)]
+    frames += [(b.subarray, b.nints) for b in scenario.backgrounds]
+    return sum(siaf_subarray(name).xsize * siaf_subarray(name).ysize * n for name, n in frames)
 
 
 def side_sessions(args, run: Path, digest: str, clean: bool) -> dict[str, list[Session]]:

@@ -11,7 +11,6 @@ for byte, as ``writer.simulate`` writes in one go.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 from dataclasses import asdict
@@ -29,14 +28,14 @@ from miri_background.cache import (
     is_repair,
     repair_line,
 )
-from miri_background.files import file_sha256, link_atomic
+from miri_background.files import link_atomic
 from miri_background.frozen import FrozenMap
 from miri_background.inputs import crds_local
 from miri_background.inputs.records import Inputs
 from miri_background.inputs.simulator import config, signal, writer
 from miri_background.inputs.simulator import references as refs
+from miri_background.keys import stage_parts
 from miri_background.observation import notebook
-from miri_background.software import package_version
 
 log = logging.getLogger(__name__)
 
@@ -45,38 +44,27 @@ TABLES = ("catalog", "cosmic_rays")
 
 
 SIMULATOR_SOURCE = (
-    "observation/instrument.py",
-    "observation/notebook.py",
-    "inputs/simulator/config.py",
-    "inputs/simulator/scene.py",
-    "inputs/simulator/signal.py",
-    "inputs/simulator/writer.py",
-    "inputs/simulator/references.py",
-    "inputs/crds_local.py",
+    "observation.instrument",
+    "observation.notebook",
+    "inputs.simulator.config",
+    "inputs.simulator.scene",
+    "inputs.simulator.signal",
+    "inputs.simulator.writer",
+    "inputs.simulator.references",
+    "inputs.crds_local",
 )
-"""The package's files the simulated data set is made by (relative to the package)."""
-
-
-def simulator_fingerprint() -> str:
-    """sha256 of the simulator and reference-file source (`SIMULATOR_SOURCE`)."""
-    root = Path(__file__).parents[1]
-    h = hashlib.sha256()
-    for name in SIMULATOR_SOURCE:
-        h.update(file_sha256(root / name).encode())
-    return h.hexdigest()
+"""The package's modules the simulated data set is made by."""
 
 
 def dataset_key_parts(cfg: config.SimConfig, mode: str) -> dict:
     """What the simulated files depend on: configuration, simulator source, and the
     versions of the packages that draw (numpy) and write (stdatamodels, crds) them."""
-    return {
-        "stage": f"simulated-inputs-{mode}",
-        "config": asdict(cfg),
-        "simulator": simulator_fingerprint(),
-        "numpy": package_version("numpy"),
-        "stdatamodels": package_version("stdatamodels"),
-        "crds": package_version("crds"),
-    }
+    return stage_parts(
+        f"simulated-inputs-{mode}",
+        config=asdict(cfg),
+        sources=SIMULATOR_SOURCE,
+        versions=("numpy", "stdatamodels", "crds"),
+    )
 
 
 @lru_cache(maxsize=2)

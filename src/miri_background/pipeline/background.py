@@ -1,10 +1,10 @@
 """Stage 4: calwebb_image2 with only bkg_subtract, per sigma and science exposure.
 
 Each (sigma, exposure) unit is a ``background`` cache entry in depend mode (`cache`): the
-key holds the association's members by content, the step parameters, references, the
-interpreter and the faults applied in this process (``--inject-fault``: the fault file's
-sha256 and function, or the catalog name and faults.py's sha256), so a fault run never
-reuses a clean run's products; the entry records the source files the call ran
+key (`keys.stage_parts`) holds the association's members by content, the step parameters,
+references, the interpreter and the code overridden in this process (``--inject-fault``, a
+served mutant: `keys.override`), so a fault run never reuses a clean run's products; the
+entry records the source files the call ran
 (`code_trace`), so an edit of jwst's background code (or of astropy's sigma clipping) is a
 miss and a warm run makes no jwst call (jwst.pipeline is imported only on a miss). xdist
 workers share the units through one lock per unit.
@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,11 +30,12 @@ from miri_background.depend import source_sha256
 from miri_background.files import link_atomic, write_json_atomic
 from miri_background.frozen import FrozenMap
 from miri_background.inputs.records import Inputs
+from miri_background.keys import stage_parts
 from miri_background.observation.notebook import IMAGE2_SKIPPED, NOTEBOOK_MAXITERS, SIGMAS
 from miri_background.pipeline import code_trace
 from miri_background.pipeline.jwst_env import call_options, call_pipeline, crds_for, jwst_log_to
 from miri_background.pipeline.records import Associations, BackgroundRun
-from miri_background.software import interpreter, references_digest, served_overrides
+from miri_background.software import references_digest
 
 log = logging.getLogger(__name__)
 
@@ -125,25 +125,22 @@ def image2_steps(sigma: float, maxiters: int | None) -> dict[str, dict]:
 def background_key_parts(
     inputs: Inputs, association: Path, sigma: float, maxiters: int | None
 ) -> dict:
-    """What one unit's products depend on: the association's members by exptype and
-    content (sha256, not path), the step parameters, references, interpreter and the
-    faults applied in this process (`faults.key_parts`); the software is traced."""
+    """What one unit's products depend on (`keys.stage_parts`): the association's members
+    by exptype and content (sha256, not path), the step parameters and references; the
+    software is traced."""
     asn = json.loads(Path(association).read_text())
     members = [
         {"exptype": m["exptype"], "sha256": source_sha256(m["expname"])}
         for product in asn["products"]
         for m in product["members"]
     ]
-    faults = sys.modules.get("miri_background.harness.faults")  # imported when applied
-    return {
-        "stage": "background",
-        "members": members,
-        "steps": image2_steps(sigma, maxiters),
-        "references": references_digest(inputs),
-        "faults": [faults.key_parts(s) for s in faults.APPLIED] if faults else [],
-        "software": "traced sources (package-relative)",
-        "python": interpreter(),
-    } | served_overrides()  # a mutant served from a copy: no trace of the tree sees it
+    return stage_parts(
+        "background",
+        members=members,
+        steps=image2_steps(sigma, maxiters),
+        references=references_digest(inputs),
+        traced=True,
+    )
 
 
 def _background_unit(inputs, associations, sigma, maxiters, name, run_dir, cache) -> dict:

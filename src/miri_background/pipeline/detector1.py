@@ -14,11 +14,12 @@ from miri_background.cache import IN_PROCESS, ContentCache, Schedule, each_once
 from miri_background.files import file_sha256, link_atomic
 from miri_background.frozen import FrozenMap
 from miri_background.inputs.records import Inputs
+from miri_background.keys import stage_parts
 from miri_background.observation.notebook import DETECTOR1_STEPS
 from miri_background.pipeline import code_trace
 from miri_background.pipeline.jwst_env import call_options, call_pipeline, crds_for, jwst_log_to
 from miri_background.pipeline.records import Detector1Products
-from miri_background.software import interpreter, references_digest, served_overrides
+from miri_background.software import references_digest
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +40,13 @@ def detector1_key_parts(inputs: Inputs, name: str) -> dict:
     if inputs.readnoise is not None:
         steps["jump"]["override_readnoise"] = file_sha256(inputs.readnoise)
         steps["ramp_fit"]["override_readnoise"] = file_sha256(inputs.readnoise)
-    return {
-        "stage": "detector1",
-        "input": file_sha256(inputs.uncal[name]),
-        "steps": steps,
-        "references": references_digest(inputs),
-        "software": "traced sources (package-relative)",
-        "python": interpreter(),
-    } | served_overrides()  # a mutant served from a copy: no trace of the tree sees it
+    return stage_parts(
+        "detector1",
+        input=file_sha256(inputs.uncal[name]),
+        steps=steps,
+        references=references_digest(inputs),
+        traced=True,
+    )
 
 
 def _detector1_one(name: str, inputs: Inputs, cache_root: Path, use_cache: bool, logs: Path):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
 
+from miri_background import keys
 from miri_background.pytest_plugin import preflight
 from miri_background.pytest_plugin.session import (
     cache_root,
@@ -13,6 +15,7 @@ from miri_background.pytest_plugin.session import (
     prune_runs,
     run_directory,
 )
+from miri_background.software import OVERRIDES_ENV, OVERRIDES_KEY
 
 DATA_SOURCES = ("simulated", "artifactory", "box", "dir:PATH")
 
@@ -90,6 +93,9 @@ def pytest_configure(config):
         prune_runs(run_directory(config).parent)
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     config.addinivalue_line("markers", "truth: compares with the blessed truth files")
+    served = os.environ.get(OVERRIDES_ENV)
+    if served:  # a mutant the mutation harness serves from a copy, by an import hook
+        keys.override(OVERRIDES_KEY, served)
     spec = config.getoption("inject_fault", None)
     if spec:
         from miri_background.harness import faults

@@ -35,8 +35,8 @@ from miri_background.report.products import (
     pixels_of_interest,
     sky_residuals,
 )
-from miri_background.report.scenarios import scenario_figures, scenario_rows
 from miri_background.run_records import read_outcomes, read_stages
+from miri_background.scenarios.report import scenario_figures, scenario_rows
 
 log = logging.getLogger(__name__)
 

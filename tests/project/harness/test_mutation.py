@@ -334,15 +334,15 @@ def test_unexecuted_statement_is_not_run():
     assert mutation_sessions.not_executed(slice_line, {slice_line.module: {span.start}}) is None
 
 
-def test_scenario_tests_go_first_grouped_by_case():
-    """Scenario tests first, all tests of a case together (cases in first-seen order),
-    then the notebook's in collection order."""
+def test_scenario_tests_go_first_grouped_by_case_cheapest_first():
+    """Scenario tests first, all tests of a case together, cheaper cases first (pixels
+    read: `case_cost`), then the notebook's in collection order."""
+    from miri_background.scenarios.catalog import by_id
+    from miri_background.scenarios.model import Case
 
-    class Case(SimpleNamespace):
-        def case_id(self, sigma):
-            return f"{self.name}-sigma{sigma:g}"
-
-    a, b = Case(name="a"), Case(name="b")
+    full = Case(by_id()["subarray-SUB256-in-FULL"], 2.0)
+    small = Case(by_id()["supply-bkg_list"], 2.0)
+    assert mutation_sessions.case_cost(small) < mutation_sessions.case_cost(full)
 
     def item(file, case=None):
         params = {"case": case} if case else {}
@@ -355,19 +355,19 @@ def test_scenario_tests_go_first_grouped_by_case():
 
     items = [
         item("test_bsub"),
-        item("test_scenarios_err", (a, 2.0)),
-        item("test_scenarios_err", (b, 2.0)),
+        item("test_scenarios_err", full),
+        item("test_scenarios_err", small),
         item("test_combined"),
-        item("test_scenarios_subarray", (a, 2.0)),
-        item("test_scenarios_subarray", (b, 2.0)),
+        item("test_scenarios_subarray", full),
+        item("test_scenarios_subarray", small),
     ]
     mutation_sessions.ScenariosFirst().pytest_collection_modifyitems(items)
-    got = [(i.file, i.case[0].name if i.case else None) for i in items]
+    got = [(i.file, i.case.id if i.case else None) for i in items]
     assert got == [
-        ("test_scenarios_err", "a"),
-        ("test_scenarios_subarray", "a"),
-        ("test_scenarios_err", "b"),
-        ("test_scenarios_subarray", "b"),
+        ("test_scenarios_err", small.id),
+        ("test_scenarios_subarray", small.id),
+        ("test_scenarios_err", full.id),
+        ("test_scenarios_subarray", full.id),
         ("test_bsub", None),
         ("test_combined", None),
     ], got
@@ -386,25 +386,29 @@ def test_report_section_lists_rates_and_survivors():
     assert ids[1] in page and ids[0] not in page, page
 
 
-def test_served_mutant_enters_every_key_on_jwst_source(tmp_path, monkeypatch):
-    """The cache keys on jwst's code (background and detector1 products, scenario runs) get
-    the served mutant's sha256: the hook's file is in no installed tree or trace."""
-    from miri_background import software
-    from miri_background.pipeline import background, scenarios
+def test_served_mutant_enters_every_key_on_jwst_source(tmp_path):
+    """A served mutant (the plugin tells `keys.override`) enters the keys of every stage
+    that runs jwst: the hook's file is in no installed tree or trace; faults reach only the
+    stages that run the background step."""
+    from miri_background import keys, software
 
     (m,) = mutants.select(only=[KILLABLE])
     digest = mutant_import.prepare(tmp_path / "hook", {m.module: m.source()})
-    override = {"jwst_overrides": digest}
-    assert software.served_overrides() == {}
-    monkeypatch.setenv(mutant_import.MUTANT_ENV, digest)
-    assert software.served_overrides() == override
-    scenarios.code_fingerprint.cache_clear()
+    stages = ("detector1", "background", "scenario-run")
+    assert all(keys.CODE_OVERRIDES not in keys.stage_parts(s) for s in stages)
+    keys.override(software.OVERRIDES_KEY, digest)
+    keys.override("faults", ["f"], stages=("background",))
     try:
-        assert scenarios.code_fingerprint()["jwst_overrides"] == override["jwst_overrides"]
+        got = {s: keys.stage_parts(s).get(keys.CODE_OVERRIDES) for s in stages}
     finally:
-        scenarios.code_fingerprint.cache_clear()
-    source = Path(background.__file__).read_text() + Path(scenarios.__file__).read_text()
-    assert source.count("served_overrides()") >= 2
+        keys.override(software.OVERRIDES_KEY, None)
+        keys.override("faults", None)
+    assert got == {
+        "detector1": {software.OVERRIDES_KEY: digest},
+        "background": {software.OVERRIDES_KEY: digest, "faults": ["f"]},
+        "scenario-run": {software.OVERRIDES_KEY: digest},
+    }, got
+    assert keys.CODE_OVERRIDES not in keys.stage_parts("background")
 
 
 def test_suite_side_is_killed_by_its_first_failing_data_set():

@@ -46,6 +46,7 @@ from miri_background.inputs.simulator import scene
 from miri_background.inputs.simulator.config import DEFAULT_SEED, SimConfig
 from miri_background.inputs.simulator.signal import make_detector, purpose_rng, simulate_rate
 from miri_background.inputs.simulator.writer import atomic_save, set_metadata
+from miri_background.keys import stage_parts
 from miri_background.observation import datasets
 from miri_background.observation import instrument as mi
 from miri_background.observation.notebook import EXPOSURES
@@ -257,23 +258,19 @@ def simulate_standin(out: Path, cfg: StandinConfig = StandinConfig()) -> dict[st
 
 def key_parts(cfg: StandinConfig) -> dict:
     """What the stand-in's files depend on: configuration, simulator source, writers."""
-    from importlib.metadata import version
-
-    root = Path(__file__).parents[2]
-    sources = (
-        "inputs/simulator/flight_standin.py",
-        "inputs/simulator/signal.py",
-        "inputs/simulator/writer.py",
-        "inputs/simulator/scene.py",
-        "observation/datasets.py",
-        "observation/instrument.py",
+    return stage_parts(
+        "flight-standin",
+        config=asdict(cfg),
+        sources=(
+            "inputs.simulator.flight_standin",
+            "inputs.simulator.signal",
+            "inputs.simulator.writer",
+            "inputs.simulator.scene",
+            "observation.datasets",
+            "observation.instrument",
+        ),
+        versions=("numpy", "astropy", "stdatamodels", "crds"),
     )
-    return {
-        "stage": "flight-standin",
-        "config": asdict(cfg),
-        "simulator": [file_sha256(root / name) for name in sources],
-        "versions": {p: version(p) for p in ("numpy", "astropy", "stdatamodels", "crds")},
-    }
 
 
 def prepare_standin(cache: ContentCache, cfg: StandinConfig):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from miri_background.checks import scenario_oracle as oracle
-from miri_background.observation.scenarios import Subarray, siaf_subarray
+from miri_background.scenarios import oracle
+from miri_background.scenarios.model import Subarray, siaf_subarray
 
 SCIENCE = Subarray("SCI", 11, 21, 4, 3)
 """A 4 x 3 science frame whose first pixel is detector (11, 21)."""

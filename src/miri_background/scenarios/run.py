@@ -1,17 +1,21 @@
-"""Run jwst's background step on a scenario, through the entry point its ``supply`` names.
+"""Run jwst's background step on a scenario case, through the entry point its ``supply`` names.
 
-``scenario_inputs`` (cached: `inputs.scenarios.write`) -> ``run_case`` (cached per scenario,
-sigma, software and injected faults) -> a frozen `ScenarioRun`. The calls are jwst's public
-ones, in process: ``Image2Pipeline.call(asn, steps=...)`` with only ``bkg_subtract`` (the
-notebook's), ``BackgroundStep.call(asn)``, ``BackgroundStep.call(sci, bkg_list=[...])``,
+`case_inputs` (the scenario's files, cached: `data.write`) -> `run_case` (cached per case,
+in depend mode) -> a frozen `ScenarioRun`. The calls are jwst's public ones, in process:
+``background_sub.background_sub(model, [paths], sigma, maxiters)`` (`model.FUNCTION`, the
+function the step calls for every imaging exposure: the cheapest way to the combination),
+``Image2Pipeline.call(asn, steps=...)`` with only ``bkg_subtract`` (the notebook's),
+``BackgroundStep.call(asn)``, ``BackgroundStep.call(sci, bkg_list=[...])``,
 ``BackgroundStep.call(sci, [...])``, and that positional list as one string,
 ``BackgroundStep.call(sci, "a,b,c,")`` or ``BackgroundStep.call(sci, "a")``. CRDS is the
 suite's local context with no reference file (`crds_context`): for MIR_IMAGE the step asks
 only for ``bkg`` and ``wavelengthrange``, both N/A, and opens no socket.
 
-A run's cache key holds a digest of the installed code on the background path (`code_
-fingerprint`) and of every fault injected in this process (`faults.APPLIED`), so an edit of
-jwst reruns it and a faulty product never stands in for a clean one.
+Keys come from `keys.stage_parts`: a run's entry records the source files its call ran
+(`pipeline.code_trace`, depend mode), so an edit of jwst's background code reruns every
+case and an edit of Image2Pipeline only those that call it; code overridden in this
+process (a fault, a served mutant) is in the key, so such products never stand in for
+clean ones.
 """
 
 from __future__ import annotations
@@ -20,20 +24,16 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from functools import cache
-from importlib.metadata import version
-from importlib.util import find_spec
+from dataclasses import dataclass
 from pathlib import Path
 
 from miri_background.cache import ContentCache
-from miri_background.files import file_sha256, write_json_atomic
+from miri_background.files import write_json_atomic
 from miri_background.frozen import FrozenMap
-from miri_background.harness import faults
 from miri_background.inputs import crds_local
-from miri_background.inputs import scenarios as scenario_data
+from miri_background.keys import stage_parts
 from miri_background.observation.notebook import IMAGE2_SKIPPED
-from miri_background.observation.scenarios import MAXITERS, Scenario
+from miri_background.pipeline import code_trace
 from miri_background.pipeline.jwst_env import (
     call_guarded,
     call_options,
@@ -41,103 +41,90 @@ from miri_background.pipeline.jwst_env import (
     jwst_log_to,
     warnings_logged,
 )
-from miri_background.software import package_digest, served_overrides
+from miri_background.scenarios import data as scenario_data
+from miri_background.scenarios.model import FUNCTION, MAXITERS, Case
 
-CODE_PATHS = (
-    "jwst.background",
-    "jwst.pipeline",
-    "jwst.stpipe",
-    "jwst.associations",
-    "stpipe",
-    "stdatamodels",
-)
-"""Packages whose installed source a scenario run depends on (hashed, 0.03 s)."""
+
+@dataclass(frozen=True)
+class CaseInputs:
+    """The rate-level files of a case's scenario.
+
+    Attributes
+    ----------
+    case : Case
+    paths : Mapping[str, Path]
+        ``sci``, ``bkg1`` ... -> rate / rateints file (in the cache).
+    key : str
+        The ``scenario-inputs`` entry's key (a part of the run's key).
+    hit : bool
+        Whether the files came from the cache.
+    """
+
+    case: Case
+    paths: Mapping[str, Path]
+    key: str
+    hit: bool
 
 
 @dataclass(frozen=True)
 class ScenarioRun:
-    """The products of one case (a scenario at one sigma).
+    """The products of one case.
 
     Attributes
     ----------
-    scenario : Scenario
-    sigma : float
-    inputs : Mapping[str, Path]
-        ``sci``, ``bkg1`` ... -> rate / rateints file.
+    inputs : CaseInputs
     bsub : Path
-        The step's output model (``S_BKDSUB`` says whether it subtracted).
+        The output model (``S_BKDSUB`` says whether the step subtracted).
     combined : Path or None
         The saved combined background (None when the step skipped).
     warnings : tuple of str
-        What the background step logged at WARNING or above (logger ``jwst.background``).
+        What jwst's background code logged at WARNING or above (logger ``jwst.background``).
     hit : bool
         Whether the products came from the cache.
     seconds : float
         jwst's time for the call (0 on a hit).
     """
 
-    scenario: Scenario
-    sigma: float
-    inputs: Mapping[str, Path]
+    inputs: CaseInputs
     bsub: Path
     combined: Path | None
     warnings: tuple[str, ...]
     hit: bool
     seconds: float
 
-
-@cache
-def code_fingerprint() -> dict[str, str]:
-    """sha256 of the installed source of `CODE_PATHS`, and the astropy / numpy versions
-    (astropy's sigma_clip does the clipping); plus `software.served_overrides` (a mutant)."""
-    result = {}
-    for name in CODE_PATHS:
-        spec = find_spec(name)
-        result[name] = package_digest(Path(next(iter(spec.submodule_search_locations))))
-    return result | {p: version(p) for p in ("astropy", "numpy")} | served_overrides()
-
-
-def fault_digests() -> list[str]:
-    """The faults injected in this process, each with the sha256 of the file defining it."""
-    digests = []
-    for spec in faults.APPLIED:
-        path, sep, _ = spec.rpartition("::")
-        source = Path(path) if sep else Path(faults.__file__)
-        digests.append(f"{spec} {file_sha256(source)}")
-    return digests
+    @property
+    def case(self) -> Case:
+        return self.inputs.case
 
 
 def crds_context(cache: ContentCache) -> Path:
     """A local CRDS cache with no reference file (every type N/A), built once."""
-    parts = {
-        "stage": "scenario-crds",
-        "crds": version("crds"),
-        "source": _source("inputs.crds_local"),
-    }
+    parts = stage_parts("scenario-crds", sources=("inputs.crds_local",), versions=("crds",))
     entry = cache.get_or_build(
         "scenario-crds", parts, lambda out: crds_local.build_context(out, {})
     )
     return entry.path
 
 
-def _source(module: str) -> str:
-    """sha256 of this package's module ``module`` (dotted, under miri_background)."""
-    root = Path(__file__).parents[1]
-    return file_sha256(root.joinpath(*module.split(".")).with_suffix(".py"))
-
-
-def scenario_inputs(cache: ContentCache, scenario: Scenario, sim_seed: int):
-    """The cache entry holding the scenario's files (`inputs.scenarios.write`)."""
-    parts = {
-        "stage": "scenario-inputs",
-        "scenario": asdict(scenario),
-        "seed": sim_seed,
-        "source": [_source("observation.scenarios"), _source("inputs.scenarios")],
-        "versions": {p: version(p) for p in ("numpy", "stdatamodels", "pysiaf")},
-    }
-    return cache.get_or_build(
+def case_inputs(cache: ContentCache, case: Case, sim_seed: int) -> CaseInputs:
+    """The files of ``case``'s scenario with the noise of ``sim_seed`` (`data.write`,
+    cached by the observation: scenarios that differ only in supply share them)."""
+    scenario = case.scenario
+    parts = stage_parts(
+        "scenario-inputs",
+        observation=scenario_data.observation(scenario),
+        seed=sim_seed,
+        sources=("scenarios.model", "scenarios.data"),
+        versions=("numpy", "stdatamodels", "pysiaf"),
+    )
+    entry = cache.get_or_build(
         "scenario-inputs", parts, lambda out: scenario_data.write(scenario, out, sim_seed)
     )
+    paths = {
+        e.name: entry.path / scenario_data.file_name(e)
+        for e in scenario_data.exposures(scenario)
+    }
+    return CaseInputs(case, FrozenMap(paths), entry.key, entry.hit)
 
 
 def _association(paths: Mapping[str, Path], out: Path, *, extras: bool = False) -> Path:
@@ -171,17 +158,36 @@ def _association(paths: Mapping[str, Path], out: Path, *, extras: bool = False) 
     return path
 
 
-def _call(scenario: Scenario, sigma: float, paths: Mapping[str, Path], out: Path) -> None:
-    """The jwst call of ``scenario.supply``; leaves ``bsub.fits`` and, unless the step
-    skipped, ``combinedbackground.fits`` in ``out``."""
+def _imports(supply: str) -> None:
+    """Import what the call of ``supply`` runs (before the trace, `code_trace`)."""
+    if supply == FUNCTION:
+        from jwst.background import background_sub  # noqa: F401
+        from stdatamodels.jwst import datamodels  # noqa: F401
+    else:
+        from jwst.background import BackgroundStep  # noqa: F401
+        from jwst.pipeline import Image2Pipeline  # noqa: F401
+
+
+def _call(case: Case, paths: Mapping[str, Path], out: Path) -> None:
+    """The jwst call of the scenario's ``supply``; leaves ``bsub.fits`` and, unless the
+    step skipped, ``combinedbackground.fits`` in ``out``."""
     from jwst.background import BackgroundStep
     from jwst.pipeline import Image2Pipeline
 
+    sigma, how = case.sigma, case.scenario.supply
     options = {"sigma": sigma, "maxiters": MAXITERS, "save_combined_background": True}
     backgrounds = [str(p) for n, p in paths.items() if n != "sci"]
     science = str(paths["sci"])
-    how = scenario.supply
-    if how == "association":
+    if how == FUNCTION:
+        from jwst.background.background_sub import background_sub
+        from stdatamodels.jwst import datamodels
+
+        with datamodels.open(science) as model:
+            combined, result = background_sub(model, backgrounds, sigma, MAXITERS)
+            result.save(out / "bsub.fits")
+            combined.save(out / "combinedbackground.fits")
+            combined.close()
+    elif how == "association":
         steps = {s: {"skip": True} for s in IMAGE2_SKIPPED}
         steps["bkg_subtract"] = {**options, "save_results": True}
         asn = str(_association(paths, out))
@@ -207,7 +213,7 @@ def _call(scenario: Scenario, sigma: float, paths: Mapping[str, Path], out: Path
         elif how == "empty":
             result = BackgroundStep.call(science, bkg_list=[], **step)
         else:
-            raise ValueError(f"scenario {scenario.id}: unknown supply {how!r}")
+            raise ValueError(f"scenario {case.scenario.id}: unknown supply {how!r}")
         result.save(out / "bsub.fits")
         result.close()
     for made in out.glob("*_combinedbackground.fits"):
@@ -215,52 +221,43 @@ def _call(scenario: Scenario, sigma: float, paths: Mapping[str, Path], out: Path
 
 
 def run_case(
-    cache: ContentCache,
-    scenario: Scenario,
-    sigma: float,
-    crds_root: Path,
-    logs: Path,
-    *,
-    sim_seed: int,
+    cache: ContentCache, inputs: CaseInputs, crds_root: Path, logs: Path
 ) -> ScenarioRun:
-    """The products of ``scenario`` at ``sigma`` with the noise of ``sim_seed`` (cached;
-    built by one process under a lock)."""
-    inputs = scenario_inputs(cache, scenario, sim_seed)
-    paths = {
-        e.name: inputs.path / scenario_data.file_name(e) for e in scenario_data.exposures(scenario)
-    }
-    parts = {
-        "stage": "scenario-run",
-        "inputs": inputs.key,
-        "sigma": sigma,
-        "maxiters": MAXITERS,
-        "supply": scenario.supply,
-        "code": code_fingerprint(),
-        "faults": fault_digests(),
-        "runner": _source("pipeline.scenarios"),
-    }
+    """The products of ``inputs.case`` (cached in depend mode; built by one process under a
+    lock)."""
+    case = inputs.case
+    parts = stage_parts(
+        "scenario-run",
+        inputs=inputs.key,
+        sigma=case.sigma,
+        maxiters=MAXITERS,
+        supply=case.scenario.supply,
+        sources=("scenarios.run",),
+        traced=True,
+    )
 
-    def build(out: Path) -> None:
+    def build(out: Path) -> list[str]:
+        _imports(case.scenario.supply)
+        call_options()
         t0 = time.perf_counter()
-        log = logs / f"scenario_{scenario.case_id(sigma)}.log"
         crds_local.check_context(crds_root)
         with (
             crds_local.crds_environment(crds_root),
-            jwst_log_to(log),
+            jwst_log_to(logs / f"scenario_{case.id}.log"),
             warnings_logged("jwst.background") as logged,
             gc_frozen(),
+            code_trace.traced() as trace,
         ):
-            call_guarded(lambda: _call(scenario, sigma, paths, out), scenario.case_id(sigma))
+            call_guarded(lambda: _call(case, inputs.paths, out), case.id)
         seconds = time.perf_counter() - t0
         write_json_atomic(out / "call.json", {"seconds": seconds, "warnings": logged})
+        return trace.files
 
-    entry = cache.get_or_build("scenario-run", parts, build)
+    entry = cache.get_or_build("scenario-run", parts, build, depend=True)
     combined = entry.path / "combinedbackground.fits"
     record = json.loads((entry.path / "call.json").read_text())
     return ScenarioRun(
-        scenario,
-        sigma,
-        FrozenMap(paths),
+        inputs,
         entry.path / "bsub.fits",
         combined if combined.is_file() else None,
         tuple(record["warnings"]),

@@ -8,8 +8,8 @@ from importlib.resources import files
 import pytest
 import yaml
 
-from miri_background.observation.catalog import all_scenarios, case_ids
-from miri_background.observation.scenarios import (
+from miri_background.scenarios.catalog import all_scenarios, case_ids, cases
+from miri_background.scenarios.model import (
     Background,
     Scenario,
     prd_version,
@@ -52,16 +52,38 @@ def test_case_ids_are_unique_and_name_their_sigma():
     ids = case_ids()
     assert len(ids) == len(set(ids)), "duplicate scenario or case ids"
     for scenario in all_scenarios():
-        for sigma in scenario.sigmas:
-            assert scenario.case_id(sigma) == f"{scenario.id}-sigma{sigma:g}"
+        for case, sigma in zip(scenario.cases(), scenario.sigmas, strict=True):
+            assert str(case) == case.id == f"{scenario.id}-sigma{sigma:g}"
+
+
+def test_every_scenario_says_why_and_takes_a_known_way_in():
+    """A scenario without ``why`` or with an unknown supply is refused at definition."""
+    with pytest.raises(ValueError, match=r"scenario bad: say in why="):
+        Scenario("bad", "subarray", "FULL", (Background("FULL"),), " ")
+    with pytest.raises(ValueError, match=r"scenario bad: unknown supply 'ftp'"):
+        Scenario("bad", "subarray", "FULL", (Background("FULL"),), "why", supply="ftp")
+    assert all(s.why for s in all_scenarios())
+
+
+def test_cases_of_a_kind_and_of_the_defect():
+    """`catalog.cases` keeps the kinds asked for, and the defect filter splits them."""
+    subarray = cases("subarray")
+    defect = cases("subarray", defect=True)
+    assert {c.scenario.kind for c in subarray} == {"subarray"}
+    assert defect and all(c.scenario.defect for c in defect)
+    assert set(cases("subarray", defect=False)) | set(defect) == set(subarray)
+    with pytest.raises(ValueError, match=r"unknown scenario kinds \['subarrays'\]"):
+        cases("subarrays")
 
 
 def test_only_full_frames_may_lack_subarray_keywords():
     """jwst raises ValueError for a non-full frame without SUBSTRT/SUBSIZE: not a scenario."""
     with pytest.raises(ValueError, match=r"only FULL frames may lack SUBSTRT/SUBSIZE.*SUB64"):
-        Scenario("bad", "subarray", "FULL", (Background("SUB64", keywords=False),))
+        Scenario("bad", "subarray", "FULL", (Background("SUB64", keywords=False),), "why")
     with pytest.raises(ValueError, match=r"only FULL frames.*SUB256"):
-        Scenario("bad", "subarray", "SUB256", (Background("FULL"),), science_keywords=False)
+        Scenario(
+            "bad", "subarray", "SUB256", (Background("FULL"),), "why", science_keywords=False
+        )
 
 
 def miri_readouts() -> list[str]:

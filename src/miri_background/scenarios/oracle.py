@@ -35,7 +35,7 @@ import numpy as np
 from astropy.stats import sigma_clip
 from astropy.utils.exceptions import AstropyUserWarning
 
-from miri_background.observation.scenarios import Subarray
+from miri_background.scenarios.model import Subarray
 
 FULL_FRAME = Subarray("FULL", 1, 1, 1032, 1024)
 """The MIRI imager's full frame (1032 x 1024 with its reference columns, corner (1, 1)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from miri_background.report.scenarios import record_case, scenario_figures, scenario_rows
+from miri_background.scenarios.report import record_case, scenario_figures, scenario_rows
 
 
 def _record(scenario: str, sigma: float, defect: str | None) -> dict:

@@ -14,7 +14,7 @@ errors written beside it::
     SCI = rate + ERR * N(0, 1)
 
 drawn per integration for rateints (variances of integration k x (1 + 0.05 k)**2).
-Positions of stars, the lone outlier and the `observation.scenarios.MISSING_PATTERNS` are
+Positions of stars, the lone outlier and the `model.MISSING_PATTERNS` are
 given in the science frame, so they land on the same science pixels whatever each
 background's subarray is. The generator of each exposure is seeded from the observation,
 the exposure name and the data set's seed (`seed`, ``--sim-seed``): the same scenario and
@@ -32,7 +32,7 @@ import numpy as np
 from stdatamodels.jwst import datamodels
 from stdatamodels.jwst.datamodels import dqflags
 
-from miri_background.observation.scenarios import Scenario, Subarray, siaf_subarray
+from miri_background.scenarios.model import Scenario, Subarray, siaf_subarray
 
 SKY_RATE = 16.0
 """DN/s, the imager-field zodiacal level of the built-in data (instrument.SKY_RATE)."""
@@ -135,27 +135,29 @@ def file_name(exposure: Exposure) -> str:
     return f"{exposure.name}_{'rateints' if exposure.nints > 1 else 'rate'}.fits"
 
 
-def _observation(scenario: Scenario) -> dict:
-    """The scenario as a dict without ``id``, ``kind`` and ``supply``, and without the
+def observation(scenario: Scenario) -> dict:
+    """The scenario as a dict without ``id``, ``kind``, ``why`` and ``supply`` (what the
+    files depend on: their seed and cache key), and without the
     keyword flags (``keywords``, ``science_keywords``, ``omit``) at their defaults: those
     were added later, and leaving their defaults out keeps every other scenario's noise (and
     ``truth/scenarios.json``) as it was."""
-    observation = {k: v for k, v in asdict(scenario).items() if k not in ("id", "kind", "supply")}
-    if observation["science_keywords"]:
-        del observation["science_keywords"]
-    for background in observation["backgrounds"]:
+    result = {
+        k: v for k, v in asdict(scenario).items() if k not in ("id", "kind", "why", "supply")
+    }
+    if result["science_keywords"]:
+        del result["science_keywords"]
+    for background in result["backgrounds"]:
         if background["keywords"]:
             del background["keywords"]
         if not background["omit"]:
             del background["omit"]
-    return observation
+    return result
 
 
 def seed(scenario: Scenario, exposure: Exposure, sim_seed: int) -> int:
-    """The first 8 bytes of sha256(`_observation` as JSON, exposure name, ``sim_seed``):
+    """The first 8 bytes of sha256(`observation` as JSON, exposure name, ``sim_seed``):
     scenarios that differ only in how the backgrounds are supplied get the same values."""
-    observation = _observation(scenario)
-    text = json.dumps(observation, sort_keys=True) + exposure.name + f"/{sim_seed}"
+    text = json.dumps(observation(scenario), sort_keys=True) + exposure.name + f"/{sim_seed}"
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
 

@@ -1,11 +1,11 @@
-"""The scenario observations beside the notebook's data set: what each one is, not its data.
+"""What a scenario is (not its data): the observation beside the notebook's data set.
 
 Each `Scenario` is a small observation (one science exposure, N backgrounds) that takes the
 background step down a path the notebook's data set (FULL frames, 2-D, 4 equal backgrounds,
 all overlapping) cannot reach: subarrays, rateints, 1-8 backgrounds, missing values, the
-ways of supplying the backgrounds. This module says what a scenario is; `observation.catalog`
-lists them. Ids are readable (``subarray-SUB256-in-FULL``); a case is a scenario at one
-clipping threshold (``subarray-SUB256-in-FULL-sigma2``).
+ways of supplying the backgrounds. `scenarios.catalog` lists them. Ids are readable
+(``subarray-SUB256-in-FULL``); a `Case` is a scenario at one clipping threshold
+(``subarray-SUB256-in-FULL-sigma2``).
 
 Geometry comes from the MIRI SIAF that pysiaf ships (`PRD_VERSION`): ``dms_corner()`` (the
 1-based SUBSTRT1/2 corner) and ``XSciSize`` / ``YSciSize`` (SUBSIZE1/2) of ``MIRIM_<name>``.
@@ -21,13 +21,17 @@ from dataclasses import dataclass
 from functools import cache
 from unittest import mock
 
+from miri_background.observation.notebook import NOTEBOOK_MAXITERS, NOTEBOOK_SIGMA
+
 NOTEBOOK = "notebook"
 """The notebook's data set: the tests outside ``test_scenarios_*``, unchanged."""
 
-SIGMAS = (2.0, 3.0)
-"""The notebook's setting and jwst's default."""
-MAXITERS = 3
-"""The notebook's maxiters."""
+JWST_DEFAULT_SIGMA = 3.0
+"""BackgroundStep's default ``sigma`` (its spec: ``float(default=3.0)``)."""
+SIGMAS = (NOTEBOOK_SIGMA, JWST_DEFAULT_SIGMA)
+"""The clipping thresholds a scenario runs at: the notebook's setting and jwst's default."""
+MAXITERS = NOTEBOOK_MAXITERS
+"""The notebook's maxiters, for every case."""
 
 MISSING_PATTERNS = ("nan-a", "nan-b", "nan-all", "flagged-finite")
 """Named pixel sets a background can have missing (positions in `inputs.scenarios`):
@@ -36,6 +40,13 @@ MISSING_PATTERNS = ("nan-a", "nan-b", "nan-all", "flagged-finite")
 ``flagged-finite``: DO_NOT_USE | JUMP_DET with a finite, wrong value (a flagged cosmic ray
 that ramp fitting did not blank): jwst 3.0.0 does not use DQ as a mask, so it is averaged."""
 
+FUNCTION = "function"
+"""The supply of the scenarios that exist for the combination, not for the step's handling
+of its input: ``jwst.background.background_sub.background_sub(science_model, [paths],
+sigma, maxiters)``, the function ``BackgroundStep.process`` calls for every imaging
+exposure with the list it resolved (jwst 3.0.0; the step adds only ``S_BKDSUB`` and the
+save). It costs a few ms on a SUB64 case where ``BackgroundStep.call`` costs 0.25 s
+(stpipe's set-up), and after an edit of jwst every case is such a call."""
 SUPPLIES = (
     "association",
     "step-association",
@@ -50,7 +61,8 @@ association (as the notebook); ``step-association``: BackgroundStep on that asso
 in its product and a second product after it (decoys the step must ignore, warning of each:
 `ASSOCIATION_WARNINGS`); ``bkg_list``: BackgroundStep with the ``bkg_list`` parameter;
 ``positional``: BackgroundStep with the list as its second positional argument; ``empty``:
-``bkg_list=[]`` (SKIPPED). Each has a ``supply-<how>`` scenario of the same observation."""
+``bkg_list=[]`` (SKIPPED). Each has a ``supply-<how>`` scenario of the same observation.
+These, `STRING_SUPPLIES` and `FUNCTION` are the values of ``Scenario.supply``."""
 ASSOCIATION_WARNINGS = {
     "products": "Multiple products in input association. Using only the first one.",
     "science": "Wrong number of science exposures found in",
@@ -185,10 +197,14 @@ class Scenario:
     backgrounds : tuple of Background
     science_nints : int, default 1
         1: a 2-D rate; more: rateints (the step's 3-D branch, output ``bsubints``).
-    supply : str, default ``bkg_list``
-        One of `SUPPLIES` or `STRING_SUPPLIES`. ``BackgroundStep.call(sci, bkg_list=...)``
-        costs 0.25 s a call where Image2Pipeline costs 0.7 s (measured), so only the supply
-        scenarios use the others; the notebook's tests run Image2Pipeline.
+    why : str
+        Which path of the step it takes and which slip it exposes (docs/scenarios.md).
+    supply : str, default `FUNCTION`
+        One of `SUPPLIES`, `STRING_SUPPLIES` or `FUNCTION`: the cheapest public entry point
+        that still takes the path the scenario exists for. ``BackgroundStep.call`` costs
+        0.25 s a call and Image2Pipeline 0.7 s (measured), against a few ms for the
+        function, so only the scenarios of the step's input handling call the step; the
+        notebook's tests run Image2Pipeline.
     outlier : bool, default False
         A lone bright outlier (`inputs.scenarios.OUTLIER_RATE`) in the first background at
         the scenario's outlier pixel: the N-backgrounds theory.
@@ -203,14 +219,19 @@ class Scenario:
     kind: str
     science: str
     backgrounds: tuple[Background, ...]
+    why: str
     science_nints: int = 1
-    supply: str = "bkg_list"
+    supply: str = FUNCTION
     outlier: bool = False
     defect: str | None = None
     sigmas: tuple[float, ...] = SIGMAS
     science_keywords: bool = True
 
     def __post_init__(self):
+        if not self.why.strip():
+            raise ValueError(f"scenario {self.id}: say in why= which path it takes and why")
+        if self.supply not in (FUNCTION, *SUPPLIES, *STRING_SUPPLIES):
+            raise ValueError(f"scenario {self.id}: unknown supply {self.supply!r}")
         bare = [self.science] * (not self.science_keywords) + [
             b.subarray for b in self.backgrounds if b.full_frame_default
         ]
@@ -220,6 +241,33 @@ class Scenario:
                 f"ValueError for any other frame without them), got {bare}"
             )
 
+    @property
+    def via_step(self) -> bool:
+        """Whether the backgrounds reach jwst through BackgroundStep or Image2Pipeline
+        (which set ``S_BKDSUB``), rather than through `FUNCTION`."""
+        return self.supply != FUNCTION
+
     def case_id(self, sigma: float) -> str:
         """``<id>-sigma<s>``."""
         return f"{self.id}-sigma{sigma:g}"
+
+    def cases(self) -> tuple[Case, ...]:
+        """This scenario at each of its ``sigmas``."""
+        return tuple(Case(self, sigma) for sigma in self.sigmas)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A scenario at one clipping threshold: the unit that is run, cached and checked.
+
+    Its string is its id, ``<scenario id>-sigma<s>`` (the pytest parameter id)."""
+
+    scenario: Scenario
+    sigma: float
+
+    @property
+    def id(self) -> str:
+        return self.scenario.case_id(self.sigma)
+
+    def __str__(self) -> str:
+        return self.id

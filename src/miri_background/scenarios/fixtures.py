@@ -1,0 +1,198 @@
+"""pytest plugin of the scenarios: ``--scenario NAME``, the case parameters, and the fixtures
+chained in stage order as jwst's regression tests chain theirs::
+
+    case -> case_inputs -> case_run -> case_products
+
+A test file parametrizes ``case`` itself, so it shows what it runs on::
+
+    @pytest.mark.parametrize("case", params("rateints"), ids=str)
+    def test_...(case_products): ...
+
+Each stage is made (or found in the cache) once per process, whichever test asks first, and
+returned as a frozen record (`run.CaseInputs`, `run.ScenarioRun`, `checks.CaseProducts`).
+``--scenario`` (repeatable; a scenario id, a case id ``<id>-sigma<s>`` or ``notebook``)
+selects what runs; by default everything, the notebook's tests included.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+from miri_background.files import write_json_atomic
+from miri_background.scenarios.catalog import case_ids, cases
+from miri_background.scenarios.model import NOTEBOOK, Case
+from miri_background.scenarios.report import record_case
+
+FINGERPRINTS = "scenarios.json"
+"""Under ``truth/``: today's output of the paths jwst 3.0.0 gets wrong (`record_fingerprint`)."""
+
+
+def params(*kinds: str, defect: bool | None = None, xfail_defect: bool = False) -> list:
+    """``pytest.param`` of every case of ``kinds`` (`catalog.cases`), id the case id;
+    ``xfail_defect``: a known-defect case is a strict xfail (``raises=AssertionError``)."""
+    result = []
+    for case in cases(*kinds, defect=defect):
+        marks = ()
+        if xfail_defect and case.scenario.defect:
+            marks = pytest.mark.xfail(
+                strict=True, raises=AssertionError, reason=case.scenario.defect
+            )
+        result.append(pytest.param(case, id=case.id, marks=marks))
+    return result
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("miri_background")
+    group.addoption(
+        "--scenario",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="run only this scenario (repeatable): a scenario id such as "
+        "subarray-SUB256-in-FULL, a case id such as subarray-SUB256-in-FULL-sigma2, or "
+        "'notebook' for the notebook's data set; default: all",
+    )
+
+
+def pytest_configure(config):
+    names = config.getoption("scenario", None)
+    if names:
+        known = case_ids()
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise pytest.UsageError(
+                f"--scenario {', '.join(unknown)}: unknown; choose from: {', '.join(known)}"
+            )
+
+
+def _case(item) -> Case | None:
+    return getattr(getattr(item, "callspec", None), "params", {}).get("case")
+
+
+def pytest_collection_modifyitems(config, items):
+    """With ``--scenario``, keep the cases it names, and the notebook's tests only if it
+    names ``notebook``."""
+    names = config.getoption("scenario", None)
+    if not names:
+        return
+
+    def selected(item) -> bool:
+        case = _case(item)
+        if isinstance(case, Case):
+            return case.scenario.id in names or case.id in names
+        notebook = item.path.parent.name == "regression" and not item.path.name.startswith(
+            "test_scenarios_"
+        )
+        return not notebook or NOTEBOOK in names
+
+    dropped = [i for i in items if not selected(i)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if selected(i)]
+
+
+@pytest.fixture(scope="session")
+def scenario_crds(content_cache) -> Path:
+    """The reference-free local CRDS context the scenario runs use."""
+    from miri_background.scenarios.run import crds_context
+
+    return crds_context(content_cache)
+
+
+@pytest.fixture(scope="session")
+def scenario_stages(content_cache, scenario_crds, sim_config, run_dir, note):
+    """``get(stage, case)`` for stage ``inputs``, ``run`` or ``products``: each made once
+    per process, in stage order (a later stage asks for the earlier ones)."""
+    from miri_background.scenarios.checks import load
+    from miri_background.scenarios.run import case_inputs, run_case
+
+    made: dict[tuple[str, Case], object] = {}
+
+    def make(stage: str, case: Case):
+        if stage == "inputs":
+            return case_inputs(content_cache, case, sim_config.seed)
+        if stage == "run":
+            t0 = time.perf_counter()
+            run = run_case(content_cache, get("inputs", case), scenario_crds, run_dir / "logs")
+            what = "cache hit" if run.hit else f"jwst {run.seconds:.2f} s"
+            note(f"scenario {case.id}: {what}, {time.perf_counter() - t0:.2f} s in all")
+            return run
+        products = load(get("run", case))
+        record_case(run_dir, case.id, _case_record(products.run), _difference(products))
+        return products
+
+    def get(stage: str, case: Case):
+        if (stage, case) not in made:
+            made[stage, case] = make(stage, case)
+        return made[stage, case]
+
+    return get
+
+
+@pytest.fixture
+def case_inputs(scenario_stages, case):
+    """The case's rate-level files (`run.CaseInputs`)."""
+    return scenario_stages("inputs", case)
+
+
+@pytest.fixture
+def case_run(scenario_stages, case_inputs):
+    """jwst's products of the case (`run.ScenarioRun`)."""
+    return scenario_stages("run", case_inputs.case)
+
+
+@pytest.fixture
+def case_products(scenario_stages, case_run):
+    """The case's inputs and products loaded, beside the oracle's (`checks.CaseProducts`)."""
+    return scenario_stages("products", case_run.case)
+
+
+def _case_record(run) -> dict:
+    """What the report shows of a case (`report`)."""
+    scenario = run.case.scenario
+    return {
+        "scenario": scenario.id,
+        "kind": scenario.kind,
+        "sigma": run.case.sigma,
+        "hit": run.hit,
+        "seconds": run.seconds,
+        "defect": scenario.defect,
+    }
+
+
+def _difference(products):
+    """(combined - rule, science corner) of a known-defect case, else None."""
+    scenario = products.scenario
+    if not scenario.defect or products.combined is None:
+        return None
+    from miri_background.scenarios.checks import science_frame
+
+    frame = science_frame(scenario)
+    return products.combined.data - products.expected.data, (frame.xstart, frame.ystart)
+
+
+@pytest.fixture(scope="session")
+def scenario_truth(request) -> dict:
+    """The committed fingerprints (``truth/scenarios.json``), empty if there are none."""
+    path = Path(request.config.rootpath) / "truth" / FINGERPRINTS
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+@pytest.fixture(scope="session")
+def record_fingerprint(request, run_dir):
+    """``record(case_id, fingerprint)`` under ``--update-truth``: merged into
+    ``truth/scenarios.json`` at once (under a lock, so xdist workers do not lose entries)."""
+    path = Path(request.config.rootpath) / "truth" / FINGERPRINTS
+
+    def record(key: str, value: dict) -> None:
+        with FileLock(str(run_dir / "scenario-truth.lock")):
+            data = json.loads(path.read_text()) if path.is_file() else {}
+            data[key] = value
+            write_json_atomic(path, dict(sorted(data.items())))
+
+    return record
