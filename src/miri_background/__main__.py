@@ -1,5 +1,5 @@
 """Command line: ``python -m miri_background <command>``: simulate, report, bench, matrix,
-sensitivity, specificity, mutation."""
+sensitivity, specificity, scenarios, mutation."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ COMMANDS = {
     "specificity": (
         "harness.specificity",
         "run the physical checks over many seeds, write reports/specificity.json",
+    ),
+    "scenarios": (
+        "scenarios.table",
+        "write docs/scenarios.md, the scenarios' table, from the catalog",
     ),
     "mutation": (
         "harness.mutation",

@@ -4,6 +4,7 @@ SIAF table of PRDOPSSOC-075 (1-based), and every scenario id is unique and reada
 from __future__ import annotations
 
 from importlib.resources import files
+from pathlib import Path
 
 import pytest
 import yaml
@@ -138,3 +139,15 @@ def test_full_is_the_only_readout_1032_wide_or_1024_tall():
         if s.xsize == 1032 or s.ysize == 1024
     ]
     assert wide_or_tall == ["FULL"], wide_or_tall
+
+
+def test_scenarios_doc_is_the_catalogs(request):
+    """docs/scenarios.md is `table.markdown` of today's catalog (regenerate it with
+    ``python -m miri_background scenarios``)."""
+    from miri_background.scenarios import table
+
+    path = Path(request.config.rootpath) / table.DOC
+    assert path.is_file(), f"{path} missing: run python -m miri_background scenarios"
+    assert path.read_text(encoding="utf-8") == table.markdown(), (
+        f"{path} is stale: run python -m miri_background scenarios and commit it"
+    )
