@@ -7,18 +7,29 @@ ways of supplying the backgrounds. `scenarios.catalog` lists them. Ids are reada
 (``subarray-SUB256-in-FULL``); a `Case` is a scenario at one clipping threshold
 (``subarray-SUB256-in-FULL-sigma2``).
 
-Geometry comes from the MIRI SIAF that pysiaf ships (`PRD_VERSION`): ``dms_corner()`` (the
+Geometry comes from the MIRI SIAF that pysiaf ships (`prd_version`): ``dms_corner()`` (the
 1-based SUBSTRT1/2 corner) and ``XSciSize`` / ``YSciSize`` (SUBSIZE1/2) of ``MIRIM_<name>``.
 Importing pysiaf asks GitHub whether its PRD is the newest; the suite makes no network
 attempt, so `siaf_subarray` refuses that request in process (pysiaf then logs that the
 PRD could not be checked, which it tolerates by design).
+
+Importing pysiaf and reading its MIRI SIAF costs 2.4 s per process (measured), paid by
+every xdist worker of every run for 20 numbers per subarray. So `siaf_subarray` reads
+`SIAF_SNAPSHOT`, pysiaf's answer for the MIRI readouts written by
+``python -m miri_background scenarios`` (`write_siaf_snapshot`), while the installed pysiaf
+is the version that wrote it; with any other pysiaf it asks pysiaf itself. A project test
+keeps the snapshot equal to the installed pysiaf.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from functools import cache
+from importlib.metadata import version
+from importlib.resources import files
+from pathlib import Path
 from unittest import mock
 
 from miri_background.observation.notebook import NOTEBOOK_MAXITERS, NOTEBOOK_SIGMA
@@ -133,12 +144,72 @@ def prd_version() -> str:
     return _siaf()[1]
 
 
+SIAF_SNAPSHOT = Path(__file__).with_name("siaf_miri.json")
+"""pysiaf's geometry of the MIRI readouts: ``{"pysiaf": version, "prd": PRD release,
+"subarrays": {name: [xstart, ystart, xsize, ysize]}}`` (`write_siaf_snapshot`)."""
+
+
 @cache
+def _snapshot() -> dict[str, list[int]]:
+    """The snapshot's subarrays if the installed pysiaf wrote it, else {}."""
+    try:
+        data = json.loads(SIAF_SNAPSHOT.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data["subarrays"] if data.get("pysiaf") == version("pysiaf") else {}
+
+
 def siaf_subarray(name: str) -> Subarray:
     """The SIAF geometry of subarray ``name`` (aperture ``MIRIM_<name>``)."""
+    known = _snapshot().get(name)
+    return Subarray(name, *known) if known else pysiaf_subarray(name)
+
+
+@cache
+def pysiaf_subarray(name: str) -> Subarray:
+    """`siaf_subarray` as pysiaf answers it (imports pysiaf)."""
     aperture = _siaf()[0][f"MIRIM_{name}"]
     xstart, ystart = (int(v) for v in aperture.dms_corner())
     return Subarray(name, xstart, ystart, int(aperture.XSciSize), int(aperture.YSciSize))
+
+
+def miri_readouts() -> list[str]:
+    """The MIRI subarray names stdatamodels' core schema allows (``meta.subarray.name``),
+    plus FULL, that pysiaf's SIAF places (SUBPRISM*, obsolete, has no aperture)."""
+    import yaml
+
+    schema = yaml.safe_load(
+        files("stdatamodels.jwst.datamodels").joinpath("schemas/core.schema.yaml").read_text()
+    )
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            enum = node.get("enum")
+            if isinstance(enum, list) and "BRIGHTSKY" in enum and "MASKLYOT" in enum:
+                found.extend(enum)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    return ["FULL", *(n for n in found if not n.startswith("SUBPRISM"))]
+
+
+def write_siaf_snapshot(path: Path = SIAF_SNAPSHOT) -> None:
+    """Write `SIAF_SNAPSHOT` for `miri_readouts` from the installed pysiaf."""
+    from miri_background.files import write_json_atomic
+
+    subarrays = {}
+    for name in miri_readouts():
+        s = pysiaf_subarray(name)
+        subarrays[name] = [s.xstart, s.ystart, s.xsize, s.ysize]
+    write_json_atomic(
+        path, {"pysiaf": version("pysiaf"), "prd": prd_version(), "subarrays": subarrays}
+    )
+    _snapshot.cache_clear()
 
 
 SUBARRAY_KEYWORDS = ("xstart", "ystart", "xsize", "ysize")

@@ -1,6 +1,7 @@
 """docs/scenarios.md, made from the catalog: one row per scenario (id, geometry, NINTS,
 N backgrounds, supply, sigmas, why), grouped by kind. ``python -m miri_background scenarios``
-rewrites it; a project test fails while the committed file differs from `markdown`."""
+rewrites it (and `model.SIAF_SNAPSHOT`); a project test fails while the committed file
+differs from `markdown`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from miri_background.files import atomic_target
 from miri_background.scenarios.catalog import KINDS, all_scenarios
-from miri_background.scenarios.model import FUNCTION, Scenario
+from miri_background.scenarios.model import FUNCTION, SIAF_SNAPSHOT, Scenario, write_siaf_snapshot
 
 DOC = Path("docs") / "scenarios.md"
 """Where the table lives, relative to the project's root."""
@@ -74,4 +75,6 @@ def run(args) -> int:
     with atomic_target(args.out) as tmp:
         tmp.write_text(markdown(), encoding="utf-8")
     print(f"wrote {args.out}: {len(all_scenarios())} scenarios")
+    write_siaf_snapshot()
+    print(f"wrote {SIAF_SNAPSHOT}: pysiaf's geometry of the MIRI readouts")
     return 0

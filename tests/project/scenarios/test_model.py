@@ -3,17 +3,18 @@ SIAF table of PRDOPSSOC-075 (1-based), and every scenario id is unique and reada
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 
 import pytest
-import yaml
 
 from miri_background.scenarios.catalog import all_scenarios, case_ids, cases
 from miri_background.scenarios.model import (
+    SIAF_SNAPSHOT,
     Background,
     Scenario,
+    miri_readouts,
     prd_version,
+    pysiaf_subarray,
     siaf_subarray,
 )
 
@@ -82,32 +83,7 @@ def test_only_full_frames_may_lack_subarray_keywords():
     with pytest.raises(ValueError, match=r"only FULL frames may lack SUBSTRT/SUBSIZE.*SUB64"):
         Scenario("bad", "subarray", "FULL", (Background("SUB64", keywords=False),), "why")
     with pytest.raises(ValueError, match=r"only FULL frames.*SUB256"):
-        Scenario(
-            "bad", "subarray", "SUB256", (Background("FULL"),), "why", science_keywords=False
-        )
-
-
-def miri_readouts() -> list[str]:
-    """The MIRI subarray names stdatamodels' core schema allows (``meta.subarray.name``),
-    plus FULL, that pysiaf's SIAF places (SUBPRISM*, obsolete, has no aperture)."""
-    schema = yaml.safe_load(
-        files("stdatamodels.jwst.datamodels").joinpath("schemas/core.schema.yaml").read_text()
-    )
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            enum = node.get("enum")
-            if isinstance(enum, list) and "BRIGHTSKY" in enum and "MASKLYOT" in enum:
-                found.extend(enum)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(schema)
-    return ["FULL", *(n for n in found if not n.startswith("SUBPRISM"))]
+        Scenario("bad", "subarray", "SUB256", (Background("FULL"),), "why", science_keywords=False)
 
 
 def test_no_two_miri_readouts_touch():
@@ -134,9 +110,7 @@ def test_full_is_the_only_readout_1032_wide_or_1024_tall():
     """The claim behind the L40 equivalents of ``background_sub.py`` (its full-frame test
     ``shape[-1] == 1032 and shape[-2] == 1024``, mutated to ``or``, ``<=``, ``>=``)."""
     wide_or_tall = [
-        s.name
-        for s in map(siaf_subarray, miri_readouts())
-        if s.xsize == 1032 or s.ysize == 1024
+        s.name for s in map(siaf_subarray, miri_readouts()) if s.xsize == 1032 or s.ysize == 1024
     ]
     assert wide_or_tall == ["FULL"], wide_or_tall
 
@@ -151,3 +125,23 @@ def test_scenarios_doc_is_the_catalogs(request):
     assert path.read_text(encoding="utf-8") == table.markdown(), (
         f"{path} is stale: run python -m miri_background scenarios and commit it"
     )
+
+
+def test_siaf_snapshot_is_the_installed_pysiafs():
+    """`SIAF_SNAPSHOT` (what the suite reads instead of importing pysiaf, 2.4 s a process)
+    is pysiaf's geometry of every MIRI readout, written by the installed pysiaf."""
+    import json
+    from importlib.metadata import version
+
+    snapshot = json.loads(SIAF_SNAPSHOT.read_text(encoding="utf-8"))
+    regenerate = "; run python -m miri_background scenarios"
+    assert snapshot["pysiaf"] == version("pysiaf"), (
+        f"snapshot of pysiaf {snapshot['pysiaf']}" + regenerate
+    )
+    assert sorted(snapshot["subarrays"]) == sorted(miri_readouts()), regenerate
+    for name, geometry in snapshot["subarrays"].items():
+        s = pysiaf_subarray(name)
+        assert geometry == [s.xstart, s.ystart, s.xsize, s.ysize], (
+            f"{name}: {geometry}" + regenerate
+        )
+        assert siaf_subarray(name) == s
