@@ -38,30 +38,26 @@ COMMANDS = {
 ``add_arguments(parser)`` and ``run(args) -> int`` (imported only when chosen)."""
 
 
-def _progress(done: int, total: int, name: str, t0: float = time.perf_counter()) -> None:
-    width = 30
-    filled = width * done // total
-    sys.stderr.write(
-        f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name} "
-        f"({time.perf_counter() - t0:.1f} s)"
-    )
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
-
-
 def _simulate(args) -> int:
+    from rich.console import Console
+    from rich.progress import MofNCompleteColumn, Progress, TimeElapsedColumn
+
     from miri_background.inputs.simulator.config import SimConfig
     from miri_background.inputs.simulator.writer import simulate
 
     cfg = SimConfig(seed=args.seed, ngroups=args.ngroups)
     t0 = time.perf_counter()
-    manifest = simulate(
-        args.out,
-        cfg,
-        mode=args.mode,
-        progress=lambda i, n, name: _progress(i, n, name, t0),
-    )
+    columns = (*Progress.get_default_columns()[:2], MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task("simulate", total=None)
+        manifest = simulate(
+            args.out,
+            cfg,
+            mode=args.mode,
+            progress=lambda done, total, name: bar.update(
+                task, completed=done, total=total, description=name
+            ),
+        )
     if args.references:
         from miri_background.inputs.simulator import references as refs
         from miri_background.inputs.simulator.signal import make_detector

@@ -10,7 +10,7 @@ import pytest
 
 from miri_background.checks import metrics, oracle
 from miri_background.frozen import FrozenMap
-from miri_background.observation.notebook import NOTEBOOK_MAXITERS, SIGMAS
+from miri_background.observation.notebook import NOTEBOOK_MAXITERS, NOTEBOOK_SIGMA, SIGMAS
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,7 @@ def reference_background(products):
         return products.true_background
     from miri_background.checks.detection import smooth_background
 
-    return smooth_background(products.combined[2.0][products.science_names[0]].data)
+    return smooth_background(products.combined[NOTEBOOK_SIGMA][products.science_names[0]].data)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from numpy.testing import assert_array_equal
 
 from miri_background.checks import metrics
 from miri_background.checks.ids import seq_params, sigma_params
+from miri_background.observation.notebook import NOTEBOOK_SIGMA
 
 
 @pytest.mark.parametrize("sigma", sigma_params())
@@ -63,8 +64,8 @@ def test_bsub_err_includes_background_err(products, pixel_sets, name):
     Tolerance: 1e-4 relative (float32 arithmetic); today the ERR equals the science ERR.
     """
     sky = pixel_sets.sky["imager"]
-    sci, comb = products.rates[name].err[sky], products.combined[2.0][name].err[sky]
-    got = products.bsub[2.0][name].err[sky]
+    sci, comb = products.rates[name].err[sky], products.combined[NOTEBOOK_SIGMA][name].err[sky]
+    got = products.bsub[NOTEBOOK_SIGMA][name].err[sky]
     expected = np.sqrt(sci**2 + comb**2)
     rel = np.abs(got / expected - 1.0)
     assert np.all(rel <= 1e-4), (

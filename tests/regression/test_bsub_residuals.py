@@ -21,6 +21,7 @@ from miri_background.checks.ids import (
     sigma_params,
 )
 from miri_background.checks.pixelsets import APERTURE_RADIUS
+from miri_background.observation.notebook import NOTEBOOK_SIGMA
 
 
 def _noise(products, name, sigma, k, clip):
@@ -65,7 +66,7 @@ def test_bsub_sky_noise(
     ERR calibration), false alarm 2e-6. Extra noise from a misaligned or partial background
     (e.g. one background instead of four: +20 % scatter) fails.
     """
-    sigma = 2.0
+    sigma = NOTEBOOK_SIGMA
     sky = pixel_sets.sky[region]
     k, k_err = err_calibration[region]
     noise = _noise(products, name, sigma, k, clipping_scatter[sigma])[sky]
@@ -161,7 +162,7 @@ def test_bsub_star_fluxes(products, pixel_sets, expected_science, clipping_scatt
     ``z_bound(n_stars)``; the mean normalised residual within 4.75 / sqrt(n).
     """
     require.truth(pixel_sets.from_truth, "no injected fluxes to compare with")
-    sigma = 2.0
+    sigma = NOTEBOOK_SIGMA
     stars = pixel_sets.science_stars[name]
     aperture = CircularAperture(np.transpose([stars["x"], stars["y"]]), r=APERTURE_RADIUS)
     bsub = products.bsub[sigma][name].data

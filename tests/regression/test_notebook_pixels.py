@@ -14,6 +14,7 @@ import pytest
 
 from miri_background.checks import metrics
 from miri_background.checks.ids import CLIPPING_SIGMAS, seq_params, sigma_params
+from miri_background.observation.notebook import NOTEBOOK_SIGMA
 
 STAR_SNR = 5.0
 """A background "holds a source" at the pixel when it is > 5 sigma above the reference."""
@@ -31,9 +32,9 @@ def test_science_notebook_pixel_is_sky(
     make the notebook's bsub pixel checks meaningless.
     """
     x, y = data_set.science_pixel
-    rate, comb = products.rates[name], products.combined[2.0][name]
+    rate, comb = products.rates[name], products.combined[NOTEBOOK_SIGMA][name]
     noise = err_calibration["imager"].k * np.hypot(
-        rate.err[y, x], clipping_scatter[2.0] * comb.err[y, x]
+        rate.err[y, x], clipping_scatter[NOTEBOOK_SIGMA] * comb.err[y, x]
     )
     dev = metrics.pixel_deviations(
         name,

@@ -14,6 +14,7 @@ from filelock import FileLock
 from miri_background.checks import fingerprints as truth
 from miri_background.checks.ids import seq_params, sigma_params
 from miri_background.inputs.simulator.config import DEFAULT_SEED
+from miri_background.observation.notebook import NOTEBOOK_SIGMA
 
 
 @pytest.fixture(scope="session")
@@ -95,7 +96,8 @@ def test_truth_bigdata(run_background, run_dir, artifactory_tree, data_set, name
         truth_files = artifactory_truth(run_dir / "truth", **artifactory_tree, data_set=data_set)
     except FetchError as exc:
         pytest.fail(f"truth from Artifactory: {exc}")
-    got = run_background[2.0].bsub[name] if kind == "bsub" else run_background[2.0].combined[name]
+    notebook = run_background[NOTEBOOK_SIGMA]
+    got = notebook.bsub[name] if kind == "bsub" else notebook.combined[name]
     diff = FITSDiff(
         str(got),
         str(truth_files[f"{name}_{kind}.fits"]),

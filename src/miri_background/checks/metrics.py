@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from astropy.stats import mad_std
 from scipy.stats import norm
 
 RUN_FALSE_ALARM = 1e-3
@@ -28,13 +29,13 @@ def z_bound(n: int = 1, alpha: float = CHECK_FALSE_ALARM) -> float:
 
 
 def robust_std(x: np.ndarray) -> float:
-    """``1.4826 * median(|x - median(x)|)``: the std of Gaussian data, blind to outliers."""
-    x = np.asarray(x)
-    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+    """`astropy.stats.mad_std`: ``1.4826 * median(|x - median(x)|)``, the std of Gaussian
+    data, blind to outliers (NaN propagates)."""
+    return float(mad_std(x))
 
 
 def robust_std_error(n: int) -> float:
-    """Relative standard error of `robust_std` for n Gaussian values:
+    """Relative standard error of `robust_std` (the MAD estimator) for n Gaussian values:
     ``sqrt(2.72 / (2 n)) = 1.166 / sqrt(n)``.
 
     The sample std has relative standard error ``1 / sqrt(2 n)``; the MAD estimator has

@@ -20,7 +20,6 @@ REFERENCE_COLUMNS = (0, 1, 2, 3, 1028, 1029, 1030, 1031)
 FRAME_TIME = 2.77504
 """FASTR1 FULL frame time in s; NFRAMES=1 and GROUPGAP=0 so group time = frame time."""
 
-PIXEL_AREA_SR = 2.84e-13
 FWHM_PIX = 2.45
 """F770W PSF FWHM in pixels (0.269 arcsec / 0.11 arcsec)."""
 

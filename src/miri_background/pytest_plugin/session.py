@@ -1,5 +1,11 @@
 """The session's run directory, shared by the controller and the xdist workers, and the
-records written into it (`miri_background.run_records`)."""
+records written into it (`miri_background.run_records`).
+
+Not xdist's public API: ``is_xdist_worker``/``get_xdist_worker_id`` take a request or
+session (``pytest_configure`` has only the config) and name the controller "master"
+(records here say "main"); its ``testrun_uid`` fixture gives the controller a fresh uuid4
+per session, not the ``--testrunuid`` the workers receive.
+"""
 
 from __future__ import annotations
 

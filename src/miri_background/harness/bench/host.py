@@ -1,34 +1,26 @@
-"""The host a benchmark runs on: CPU steal time and the peak memory of a process tree."""
+"""The host a benchmark runs on: CPU steal time and the peak memory of a process tree.
+
+The process tree, command lines and CPU times come from psutil. The peak resident set
+is read from ``/proc/<pid>/status`` (``VmHWM``): psutil 7.2 reports only the current
+``rss``, which a 0.5 s poll samples below the kernel's high-water mark.
+"""
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
+
+import psutil
 
 POLL_S = 0.5
 """Seconds between two samples of the process tree."""
 
 
-def parse_steal_seconds(stat: str, ticks_per_s: int) -> float:
-    """CPU seconds the hypervisor ran other guests on this machine's CPUs: ``steal``, the
-    8th value of the ``cpu`` line of /proc/stat (USER_HZ ticks, summed over CPUs)."""
-    fields = stat.splitlines()[0].split()
-    if fields[0] != "cpu":
-        raise ValueError(f"not the first line of /proc/stat: {stat[:80]!r}")
-    return int(fields[8]) / ticks_per_s
-
 def steal_seconds() -> float | None:
-    """`parse_steal_seconds` of this machine now; None where /proc/stat has no steal."""
-    try:
-        return parse_steal_seconds(Path("/proc/stat").read_text(), os.sysconf("SC_CLK_TCK"))
-    except (OSError, IndexError, ValueError):
-        return None
+    """CPU seconds the hypervisor ran other guests on this machine's CPUs (summed over
+    CPUs, `psutil.cpu_times`); None where the platform does not report steal."""
+    return getattr(psutil.cpu_times(), "steal", None)
 
-def parse_stat_ppid(stat: str) -> int:
-    """Parent pid from the text of ``/proc/<pid>/stat`` (the name in parentheses may hold
-    spaces and parentheses: fields are counted after the last ``)``)."""
-    return int(stat[stat.rindex(")") + 2 :].split()[1])
 
 def parse_vmhwm_kib(status: str) -> int | None:
     """``VmHWM`` (peak resident set, KiB) from the text of ``/proc/<pid>/status``."""
@@ -37,20 +29,15 @@ def parse_vmhwm_kib(status: str) -> int | None:
             return int(line.split()[1])
     return None
 
-def descendants(root: int) -> list[int]:
-    """``root`` and every process below it, from ``/proc/*/stat``."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            children.setdefault(parse_stat_ppid(stat.read_text()), []).append(int(stat.parent.name))
-        except (OSError, ValueError):
-            continue  # the process ended while being read
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
+
+def descendants(root: int) -> list[psutil.Process]:
+    """``root`` and every process below it (an empty list once ``root`` has ended)."""
+    try:
+        process = psutil.Process(root)
+        return [process, *process.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
 
 def role(cmdline: str, is_root: bool) -> str:
     """What a process of the pytest tree is, from its command line."""
@@ -62,8 +49,15 @@ def role(cmdline: str, is_root: bool) -> str:
         return "detector1 pool process"
     return cmdline[:60]
 
+
 class TreeSampler(threading.Thread):
-    """Polls the peak RSS (VmHWM) of every process under ``root`` until `stop`."""
+    """Polls the peak RSS (VmHWM) of every process under ``root`` until `stop`.
+
+    Parameters
+    ----------
+    root : int
+        Process id of the tree's root.
+    """
 
     def __init__(self, root: int):
         super().__init__(daemon=True)
@@ -72,16 +66,18 @@ class TreeSampler(threading.Thread):
         self._halt = threading.Event()
 
     def sample(self) -> None:
-        for pid in descendants(self.root):
+        """Record each process's VmHWM where it exceeds the peak seen so far."""
+        for process in descendants(self.root):
             try:
-                kib = parse_vmhwm_kib(Path(f"/proc/{pid}/status").read_text())
-                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if kib is not None and kib > self.peaks.get(pid, ("", 0))[1]:
-                self.peaks[pid] = (role(cmd, pid == self.root), kib)
+                kib = parse_vmhwm_kib(Path(f"/proc/{process.pid}/status").read_text())
+                cmd = " ".join(process.cmdline())
+            except (OSError, psutil.Error):
+                continue  # the process ended while being read
+            if kib is not None and kib > self.peaks.get(process.pid, ("", 0))[1]:
+                self.peaks[process.pid] = (role(cmd, process.pid == self.root), kib)
 
     def run(self) -> None:
+        """Sample every `POLL_S` seconds until `stop`."""
         while not self._halt.wait(POLL_S):
             self.sample()
 

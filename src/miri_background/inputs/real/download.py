@@ -10,6 +10,13 @@ these checks:
   headers say (an HTML error page or a cut transfer fails here).
 
 Network settings come from the environment variables ci-watson reads (`RetryPolicy`).
+
+Not pooch 1.9 (measured on the tests' fault server): ``retrieve``/``Pooch.fetch`` retry
+HTTP 404 and bad checksums after fixed 1, 2... s waits, log the URL with its query (a
+token) at INFO, create the temporary file 0600 and run a processor (the FITS check) after
+the move, so an HTML page replaces the old file; ``HTTPDownloader`` alone leaves a failed
+response's socket open (ResourceWarning), and requests/urllib3 put the query in their
+messages and DEBUG log lines: adapted, this module grew from 356 to 383 lines.
 """
 
 from __future__ import annotations

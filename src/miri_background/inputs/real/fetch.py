@@ -3,7 +3,8 @@
 The files are those of the remote manifest (`miri_background.manifest`). Each is
 downloaded, or copied from a local mirror, through a verified temporary file
 (`miri_background.download`). A file already at its destination is checked the same way
-and reused, or deleted and fetched again.
+and reused, or deleted and fetched again (not pooch's reuse test: it compares the sha256
+only, so a manifest entry without one would reuse an HTML page).
 """
 
 from __future__ import annotations

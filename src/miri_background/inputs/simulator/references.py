@@ -29,7 +29,6 @@ from miri_background.observation.notebook import READNOISE_NAME
 log = logging.getLogger(__name__)
 
 USEAFTER = "2022-01-01T00:00:00"
-REFTYPES = ("mask", "saturation", "linearity", "dark", "gain", "readnoise")
 
 
 def _common_meta(model, reftype: str, description: str) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from astropy.modeling.models import Sersic2D
+from astropy.stats import gaussian_fwhm_to_sigma
 from scipy.special import erf
 
 from miri_background.observation import instrument as mi
@@ -65,9 +66,10 @@ def _pixel_integrated_gaussian(offset: float, fwhm_pix: float, half: int) -> np.
     """1-D Gaussian integrated over pixels ``-half..half`` for a centre at ``offset``.
 
     The flux in pixel i is ``0.5 * [erf((i + 0.5 - offset) / (sqrt(2) s)) -
-    erf((i - 0.5 - offset) / (sqrt(2) s))]`` with ``s = FWHM / 2.3548``.
+    erf((i - 0.5 - offset) / (sqrt(2) s))]`` with ``s = FWHM * gaussian_fwhm_to_sigma``
+    (`astropy.stats`, 1 / 2.3548).
     """
-    sigma = fwhm_pix / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+    sigma = fwhm_pix * gaussian_fwhm_to_sigma
     edges = np.arange(-half - 0.5, half + 1.0) - offset
     return np.diff(0.5 * erf(edges / (np.sqrt(2.0) * sigma)))
 

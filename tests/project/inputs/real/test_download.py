@@ -6,6 +6,7 @@ destination directory holds no partial or unverified file afterwards.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -189,6 +190,7 @@ def test_download_file_mode_follows_umask(server: FaultServer, dest_dir: Path) -
 def test_credentials_and_query_kept_out_of_messages(
     server: FaultServer, dest_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     server.routes["/private/a.fits"] = Route(GOOD, "server-error")
     url = server.url.replace("//", "//reader:s3cret@") + "/private/a.fits?token=abc123"
     clean = f"{server.url}/private/a.fits"
@@ -199,3 +201,11 @@ def test_credentials_and_query_kept_out_of_messages(
     shown = str(failure.value) + caplog.text
     assert [word for word in ("s3cret", "reader", "token", "abc123") if word in shown] == []
 
+
+def test_connection_refused_is_retried(dest_dir: Path) -> None:
+    with FaultServer().running() as closed:
+        url = f"{closed.url}/files/a.fits"  # the port is free again once the block ends
+    message = "Connection refused) (gave up after 3 attempt(s))"
+    with pytest.raises(FetchError, match=re.escape(message)):
+        download(url, dest_dir / "a.fits")
+    assert listing(dest_dir) == []
