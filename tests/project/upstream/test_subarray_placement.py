@@ -88,14 +88,18 @@ def _defs(source: str) -> dict[str, ast.AST]:
     return out
 
 
-def _dump(node: ast.AST) -> str:
-    """The syntax tree as text, a function's docstring taken as `inspect.cleandoc` does (a
+def _normalized(node: ast.AST) -> ast.AST:
+    """A copy of ``node`` with a function's docstring taken as `inspect.cleandoc` does (a
     method's docstring is indented one level deeper than a module-level function's)."""
     node = copy.deepcopy(node)
     docstring = ast.get_docstring(node, clean=True) if isinstance(node, ast.FunctionDef) else None
     if docstring is not None:
         node.body[0] = ast.Expr(ast.Constant(docstring))
-    return ast.dump(node, include_attributes=False)
+    return node
+
+
+def _dump(node: ast.AST) -> str:
+    return ast.dump(_normalized(node), include_attributes=False)
 
 
 def test_patch_applies_cleanly_and_changes_only_get_subset_array(tmp_path):
@@ -128,8 +132,8 @@ def test_fix_file_is_the_patched_function(tmp_path):
     fixed = _defs(FIX.read_text())["get_subset_array"]
     if _dump(patched) != _dump(fixed):
         diff = difflib.unified_diff(
-            ast.unparse(patched).splitlines(),
-            ast.unparse(fixed).splitlines(),
+            ast.unparse(_normalized(patched)).splitlines(),
+            ast.unparse(_normalized(fixed)).splitlines(),
             "patched background_sub.py",
             FIX.name,
             lineterm="",
