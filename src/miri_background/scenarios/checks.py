@@ -12,13 +12,12 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
+from miri_background.checks.require import FLOAT32_RTOL
 from miri_background.frozen import FrozenMap
 from miri_background.scenarios import oracle as scenario_oracle
 from miri_background.scenarios.model import MAXITERS, Scenario, Subarray, siaf_subarray
 from miri_background.scenarios.run import ScenarioRun
 
-FLOAT32_RTOL = 2.0**-22
-"""Two float32 ulps: both sides sum in float64 (in different orders) and round once."""
 ARRAYS = ("data", "err", "dq", "var_poisson", "var_rnoise", "var_flat")
 GEOMETRY_KEYWORDS = ("SUBSTRT1", "SUBSTRT2", "SUBSIZE1", "SUBSIZE2")
 

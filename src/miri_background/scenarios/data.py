@@ -9,7 +9,7 @@ plus, per exposure, `N_STARS` Gaussian stars (FWHM 2.45 px, 40-400 DN/s) at posi
 that differ between exposures (so clipping has stars to remove), and noise drawn from the
 errors written beside it::
 
-    VAR_POISSON = rate / (GAIN * EXPOSURE_TIME),  VAR_RNOISE = RNOISE_VAR,
+    VAR_POISSON = rate / (mi.GAIN * EXPOSURE_TIME),  VAR_RNOISE = RNOISE_VAR,
     VAR_FLAT = (FLAT_FRACTION * rate)**2,  ERR = sqrt(sum of the three),
     SCI = rate + ERR * N(0, 1)
 
@@ -29,15 +29,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from astropy.stats import gaussian_fwhm_to_sigma
 from stdatamodels.jwst import datamodels
 from stdatamodels.jwst.datamodels import dqflags
 
+from miri_background.observation import instrument as mi
 from miri_background.scenarios.model import Scenario, Subarray, siaf_subarray
 
-SKY_RATE = 16.0
-"""DN/s, the imager-field zodiacal level of the built-in data (instrument.SKY_RATE)."""
-GAIN, EXPOSURE_TIME = 5.5, 277.504
-"""e/DN and s (100 FASTR1 frames): VAR_POISSON = 16 / (5.5 * 277.5) = 0.0105 (DN/s)**2."""
+FRAMES = 100
+"""FASTR1 frames of an exposure: EXPOSURE_TIME = 100 x FRAME_TIME = 277.504 s."""
+EXPOSURE_TIME = FRAMES * mi.FRAME_TIME
+"""s; VAR_POISSON = SKY_RATE / (GAIN * EXPOSURE_TIME) = 16 / (5.5 * 277.5) = 0.0105
+(DN/s)**2 on the sky (`instrument.SKY_RATE`, `instrument.GAIN`)."""
 RNOISE_VAR = 0.002
 """(DN/s)**2, the read-noise variance of the rate."""
 FLAT_FRACTION = 0.002
@@ -72,14 +75,14 @@ def outlier_pixel(science: Subarray) -> tuple[int, int]:
 def sky(region: Subarray) -> np.ndarray:
     """`sky` over ``region`` (DN/s, float64, shape ``region.shape``)."""
     y, x = np.mgrid[region.rows, region.columns] + 1.0
-    return SKY_RATE * (1 + 0.05 * (x - 516) / 516 + 0.03 * (y - 512) / 512)
+    return mi.SKY_RATE * (1 + 0.05 * (x - 516) / 516 + 0.03 * (y - 512) / 512)
 
 
 def _stars(region: Subarray, science: Subarray, index: int) -> np.ndarray:
     """`N_STARS` stars of exposure ``index``, placed at science-frame fractions."""
     image = np.zeros(region.shape)
     y, x = np.mgrid[0 : region.ysize, 0 : region.xsize]
-    s = 2.45 / 2.3548
+    s = mi.FWHM_PIX * gaussian_fwhm_to_sigma
     for k in range(N_STARS):
         fx, fy = (0.2 + 0.23 * k + 0.071 * index) % 0.9, (0.15 + 0.27 * k + 0.113 * index) % 0.9
         cx = science.xstart + fx * science.xsize - region.xstart
@@ -168,7 +171,7 @@ def make_model(scenario: Scenario, exposure: Exposure, index: int, sim_seed: int
     region = exposure.region
     rng = np.random.default_rng(seed(scenario, exposure, sim_seed))
     rate = sky(region) + _stars(region, science, index)
-    var_poisson = rate / (GAIN * EXPOSURE_TIME)
+    var_poisson = rate / (mi.GAIN * EXPOSURE_TIME)
     var_rnoise = np.full(region.shape, RNOISE_VAR)
     var_flat = (FLAT_FRACTION * rate) ** 2
     shape = (exposure.nints, *region.shape)
