@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
+from miri_background.cache import ContentCache
+from miri_background.checks import expectations
 from miri_background.checks.require import FLOAT32_RTOL
 from miri_background.frozen import FrozenMap
 from miri_background.scenarios import oracle as scenario_oracle
@@ -69,7 +71,6 @@ class CaseProducts:
     bsub: Arrays
     combined: Arrays | None
     expected: scenario_oracle.Expected
-    placed: tuple[scenario_oracle.Placed, ...]
 
     @property
     def name(self) -> str:
@@ -89,13 +90,10 @@ def science_frame(scenario: Scenario) -> Subarray:
     return scenario_oracle.geometry(siaf_subarray(scenario.science), scenario.science_keywords)
 
 
-def load(run: ScenarioRun) -> CaseProducts:
-    """Read a run's files and apply the oracle to its backgrounds."""
-    scenario = run.case.scenario
-    science = read(run.inputs.paths["sci"])
-    backgrounds = {n: read(p) for n, p in run.inputs.paths.items() if n != "sci"}
+def placed(scenario: Scenario, backgrounds: Mapping[str, Arrays]) -> tuple:
+    """Each background in the science frame (`oracle.place`, rule 1)."""
     frame = science_frame(scenario)
-    placed = [
+    return tuple(
         scenario_oracle.place(
             frame,
             scenario_oracle.geometry(siaf_subarray(b.subarray), not b.full_frame_default),
@@ -104,12 +102,28 @@ def load(run: ScenarioRun) -> CaseProducts:
             a.dq,
         )
         for b, a in zip(scenario.backgrounds, backgrounds.values(), strict=True)
-    ]
-    expected = scenario_oracle.combine(placed, run.case.sigma, MAXITERS)
-    combined = read(run.combined) if run.combined is not None else None
-    return CaseProducts(
-        run, science, FrozenMap(backgrounds), read(run.bsub), combined, expected, tuple(placed)
     )
+
+
+def load(run: ScenarioRun, cache: ContentCache | None = None) -> CaseProducts:
+    """Read a run's files and apply the oracle to its backgrounds (its expectation a
+    product of ``cache``, keyed on the inputs' entry: `checks.expectations`)."""
+    scenario = run.case.scenario
+    science = read(run.inputs.paths["sci"])
+    backgrounds = FrozenMap({n: read(p) for n, p in run.inputs.paths.items() if n != "sci"})
+
+    def compute() -> dict:
+        expected = scenario_oracle.combine(
+            list(placed(scenario, backgrounds)), run.case.sigma, MAXITERS
+        )
+        return vars(expected)
+
+    parts = {"inputs": run.inputs.key, "sigma": run.case.sigma, "maxiters": MAXITERS}
+    expected = scenario_oracle.Expected(
+        **expectations.cached(cache, "scenario-oracle", parts, "scenarios.oracle", compute)
+    )
+    combined = read(run.combined) if run.combined is not None else None
+    return CaseProducts(run, science, backgrounds, read(run.bsub), combined, expected)
 
 
 def mismatch(
@@ -183,8 +197,9 @@ def borderline(case: CaseProducts) -> np.ndarray:
     off = ~(close(data, expected.data) & close(err, expected.err))
     if not off.any() or off.sum() > MAX_BORDERLINE:
         return result
+    in_frame = placed(case.scenario, case.backgrounds)
     for y, x in zip(*np.nonzero(off), strict=True):
-        for alt in scenario_oracle.either_side(list(case.placed), case.sigma, MAXITERS, y, x):
+        for alt in scenario_oracle.either_side(list(in_frame), case.sigma, MAXITERS, y, x):
             if close(data[y, x], alt.data[0, 0]) and close(err[y, x], alt.err[0, 0]):
                 result[y, x] = True
     return result

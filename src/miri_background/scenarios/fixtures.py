@@ -122,7 +122,7 @@ def scenario_stages(content_cache, scenario_crds, sim_config, run_dir, note):
             what = "cache hit" if run.hit else f"jwst {run.seconds:.2f} s"
             note(f"scenario {case.id}: {what}, {time.perf_counter() - t0:.2f} s in all")
             return run
-        products = load(get("run", case))
+        products = load(get("run", case), content_cache)
         record_case(run_dir, case.id, _case_record(products.run), _difference(products))
         return products
 
