@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import ast
 import cProfile
+import json
 import os
 import re
 import sys
@@ -49,6 +50,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import ModuleType
+
+from miri_background.depend import source_sha256
+from miri_background.files import write_json_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 """This project's package: its code is not a dependency of a product (keys name it)."""
@@ -236,10 +240,28 @@ def _extension_files(owners: set[str]) -> set[str]:
     return files
 
 
+_MEMO: list[Path] = []
+"""Where `_import_statements` keeps what it parsed, by the file's sha256 (`keep_parses_in`)."""
+
+
+def keep_parses_in(directory: Path | None) -> None:
+    """Keep the import statements parsed from each file in ``directory`` (None: in memory
+    only). Parsing the ~300 files a background call runs costs ~7 s, once per process (the
+    first traced call of every xdist worker, measured); read back by content, ~0.3 s."""
+    _MEMO[:] = [Path(directory)] if directory is not None else []
+
+
 @cache
 def _import_statements(path: str) -> tuple[tuple[int, str, tuple[str, ...]], ...]:
     """(level, module, names) of every import statement in the file (``names`` empty for
-    ``import a.b``)."""
+    ``import a.b``), kept by the file's sha256 where `keep_parses_in` says."""
+    digest = source_sha256(path)
+    memo = _MEMO[0] / digest[:2] / f"{digest}.json" if _MEMO and digest else None
+    if memo is not None:
+        try:
+            return tuple((lv, m, tuple(n)) for lv, m, n in json.loads(memo.read_text()))
+        except (OSError, ValueError, TypeError):
+            pass  # not kept yet, or unreadable: parse again
     try:
         tree = ast.parse(Path(path).read_bytes(), filename=path)
     except (OSError, SyntaxError, ValueError):
@@ -251,6 +273,8 @@ def _import_statements(path: str) -> tuple[tuple[int, str, tuple[str, ...]], ...
         elif isinstance(node, ast.ImportFrom):
             names = tuple(alias.name for alias in node.names)
             found.append((node.level, node.module or "", names))
+    if memo is not None:
+        write_json_atomic(memo, found)
     return tuple(found)
 
 

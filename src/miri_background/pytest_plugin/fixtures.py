@@ -60,11 +60,14 @@ def run_dir(request, note) -> Path:
 
 @pytest.fixture(scope="session")
 def content_cache(request):
-    """The content cache (``--cache-dir``, ``--no-cache``)."""
+    """The content cache (``--cache-dir``, ``--no-cache``); the traces' parses are kept
+    beside it (`code_trace.keep_parses_in`)."""
     from miri_background.cache import ContentCache
+    from miri_background.pipeline import code_trace
 
-    path = cache_root(request.config)
-    return ContentCache(Path(path), enabled=not request.config.getoption("no_cache"))
+    path = Path(cache_root(request.config))
+    code_trace.keep_parses_in(path / "trace-imports")
+    return ContentCache(path, enabled=not request.config.getoption("no_cache"))
 
 
 @pytest.fixture(scope="session")
