@@ -152,9 +152,10 @@ def _config(**options) -> SimpleNamespace:
 
 def test_free_disk_check_names_the_figure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Too little free space: the message says how much is free and how much is needed."""
-    usage = SimpleNamespace(total=10**12, used=0, free=900 * 10**6)
+    usage = SimpleNamespace(total=10**12, used=0, free=600 * 10**6)
     monkeypatch.setattr(preflight.shutil, "disk_usage", lambda path: usage)
-    with pytest.raises(pytest.UsageError, match=r"only 900 MB free .* this run needs 1260 MB"):
+    # same disk, empty cache: a linked run directory (50 MB) and a cold cache (700 MB)
+    with pytest.raises(pytest.UsageError, match=r"only 600 MB free .* this run needs 750 MB"):
         preflight.check(_config(), tmp_path / "cache", tmp_path / "runs")
     preflight.check(_config(data_source=f"dir:{tmp_path}"), tmp_path / "cache", tmp_path / "runs")
 
