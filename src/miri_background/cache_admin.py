@@ -11,7 +11,7 @@ Eviction (`evict`) removes entries by last use (the entry directory's mtime, set
 hit and build by `cache.ContentCache`), oldest first, until the entries total at most the
 limit. An entry is kept when
 
-* its lock is held (tried without waiting): it is being built, verified or evicted;
+* its lock is held (waited for `LOCK_WAIT_S` only): it is being built or verified;
 * it was used at or after ``horizon = min(now, start of every live session) - CLOCK_SLACK_S``
   (`liveness`): a live session may still read it.
 
@@ -54,6 +54,10 @@ SIZE_ENV = "MIRI_BACKGROUND_CACHE_SIZE"
 
 CLOCK_SLACK_S = 2.0
 """Margin between the clock of file mtimes and `time.time`, s (same host, coarse fs)."""
+
+LOCK_WAIT_S = 0.2
+"""How long an evictor waits for an entry's lock, s: long enough for another evictor's
+rename (ms), far shorter than a build, which is then skipped."""
 
 KEEP_STATS = 20
 """Stats logs kept (the newest): the hit rates `stats` shows."""
@@ -133,7 +137,7 @@ def evict(root: Path, limit: int) -> list[Cached]:
             break  # least recently used first: the rest are newer
         gone = entry.path.with_name(f".evict-{entry.path.name}-{os.getpid()}")
         try:
-            with FileLock(str(entry.path) + ".lock", timeout=0):
+            with FileLock(str(entry.path) + ".lock", timeout=LOCK_WAIT_S):
                 if not entry.path.is_dir():
                     total -= entry.size  # another evictor took it
                     continue

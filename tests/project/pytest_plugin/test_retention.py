@@ -1,0 +1,48 @@
+"""Run retention (`session.prune_runs`): the newest N run directories stay, and never the
+current run, the one ``LATEST`` names, or a live session's."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from miri_background.pytest_plugin.session import prune_runs
+
+
+def _runs(root: Path, n: int) -> list[Path]:
+    """``n`` run directories, run i modified (n - i) minutes ago (run-0 the oldest)."""
+    paths = []
+    for i in range(n):
+        path = root / f"run-{i:012d}"
+        (path / "logs").mkdir(parents=True)
+        t = time.time() - (n - i) * 60
+        os.utime(path, (t, t))
+        paths.append(path)
+    return paths
+
+
+def test_retention_keeps_the_newest_n(tmp_path):
+    runs = _runs(tmp_path, 6)
+    (tmp_path / "LATEST").write_text(runs[5].name + "\n")
+    removed = prune_runs(tmp_path, 3, runs[5], set())
+    assert sorted(removed) == runs[:3]
+    assert [p.is_dir() for p in runs] == [False] * 3 + [True] * 3
+    assert (tmp_path / "LATEST").read_text().strip() == runs[5].name
+
+
+def test_retention_spares_current_latest_and_live_runs(tmp_path):
+    """keep=1: the current run (an old one, say a long session), the run LATEST names and
+    a live session's run all stay; LATEST stays valid."""
+    runs = _runs(tmp_path, 5)
+    (tmp_path / "LATEST").write_text(runs[1].name + "\n")
+    prune_runs(tmp_path, 1, runs[0], {runs[2].name})
+    assert [p.is_dir() for p in runs] == [True, True, True, False, True]
+    assert (tmp_path / (tmp_path / "LATEST").read_text().strip()).is_dir()
+
+
+def test_latest_naming_a_deleted_run_is_rewritten(tmp_path):
+    runs = _runs(tmp_path, 2)
+    (tmp_path / "LATEST").write_text("run-gone\n")
+    prune_runs(tmp_path, 1, runs[1], set())
+    assert (tmp_path / "LATEST").read_text().strip() == runs[1].name
