@@ -221,3 +221,24 @@ def test_sizes_parse_and_default(monkeypatch):
     assert cache_admin.max_bytes("1GB") == 10**9
     with pytest.raises(ValueError, match="e.g. 4GB"):
         cache_admin.parse_size("four")
+
+
+def test_preflight_estimate_follows_the_cache_state(tmp_path):
+    """The coming run's cache writes: None for an empty cache (the cold figure), 0 while
+    the code-keyed entries' sources are unchanged, their size once a source changed."""
+    root, source = tmp_path / "cache", tmp_path / "background_sub.py"
+    source.write_text("x = 1\n")
+    assert cache_admin.expected_writes(root) is None
+
+    def build(out: Path) -> list[str]:
+        _write(out)
+        return [str(source)]
+
+    cache = ContentCache(root)
+    cache.get_or_build("background", {"stage": "b", "faults": []}, build, depend=True)
+    cache.get_or_build("simulated", {"stage": "s"}, _write)
+    assert cache_admin.expected_writes(root) == 0
+    assert cache_admin.expected_writes(root, fault=True) == SIZE
+    assert cache_admin.expected_writes(root, rebuild_all=True) == 2 * SIZE
+    source.write_text("x = 1  # edited\n")
+    assert cache_admin.expected_writes(root) == SIZE
