@@ -69,8 +69,9 @@ def prune_runs(root: Path, keep: int, current: Path, live: set[str]) -> list[Pat
 
 def bound_disk(config) -> list[str]:
     """At the end of a session (controller or plain): remove its scratch directory unless
-    ``--keep-scratch``, evict the cache down to ``--cache-size``, keep ``--keep-runs`` run
-    directories; return the lines to show."""
+    ``--keep-scratch``, keep ``--keep-runs`` run directories, evict the cache down to
+    ``--cache-size`` less what the older runs hold alone (`_private_bytes`), so that cache and
+    runs together stay within the limit plus this run; return the lines to show."""
     from miri_background import cache_admin
     from miri_background.liveness import SESSION_ENV, live_starts
 
@@ -80,21 +81,30 @@ def bound_disk(config) -> list[str]:
             lines.append(f"scratch entries kept for a post-mortem: {root / SCRATCH / tag}")
     elif tag:
         cache_admin.remove_scratch(root, tag)
-    limit = cache_admin.max_bytes(config.getoption("cache_size"))
-    removed = cache_admin.evict(root, limit)
-    if removed:
-        left = sum(e.size for e in cache_admin.entries(root)) / 1e6
-        lines.append(
-            f"cache: evicted {len(removed)} least recently used entries "
-            f"({sum(e.size for e in removed) / 1e6:.0f} MB); {left:.0f} MB left, limit "
-            f"{limit / 1e6:.0f} MB"
-        )
     live = {f"run-{t.split('-')[0]}" for t in live_starts(root) if t != tag}
     current = run_directory(config)
     gone = prune_runs(current.parent, config.getoption("keep_runs"), current, live)
     if gone:
         lines.append(f"deleted {len(gone)} old run directories (--keep-runs)")
+    limit = cache_admin.max_bytes(config.getoption("cache_size"))
+    private = sum(_private_bytes(run) for run in current.parent.glob("run-*") if run != current)
+    removed = cache_admin.evict(root, limit - private)
+    if removed:
+        left = sum(e.size for e in cache_admin.entries(root)) / 1e6
+        lines.append(
+            f"cache: evicted {len(removed)} least recently used entries "
+            f"({sum(e.size for e in removed) / 1e6:.0f} MB); {left:.0f} MB left, limit "
+            f"{limit / 1e6:.0f} MB less {private / 1e6:.0f} MB that older runs hold alone"
+        )
     return lines
+
+
+def _private_bytes(run: Path) -> int:
+    """Bytes of the files under ``run`` that no cache entry shares (one link: copies, or
+    products whose entry was rebuilt or evicted since), which count against the limit."""
+    return sum(
+        st.st_size for p in run.rglob("*") if (st := p.lstat()).st_nlink == 1 and p.is_file()
+    )
 
 
 def record_stage(config, stage: str, value: dict) -> None:
