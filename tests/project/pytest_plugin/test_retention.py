@@ -46,3 +46,19 @@ def test_latest_naming_a_deleted_run_is_rewritten(tmp_path):
     (tmp_path / "LATEST").write_text("run-gone\n")
     prune_runs(tmp_path, 1, runs[1], set())
     assert (tmp_path / "LATEST").read_text().strip() == runs[1].name
+
+
+def test_private_bytes_count_only_files_no_entry_shares(tmp_path):
+    """A product hard-linked from the cache costs nothing more; a copy (or a product whose
+    entry was rebuilt or evicted since) counts against the cache limit."""
+    from miri_background.pytest_plugin.session import _private_bytes
+
+    entry, run = tmp_path / "cache" / "entry", tmp_path / "runs" / "run-a"
+    entry.mkdir(parents=True)
+    run.mkdir(parents=True)
+    (entry / "linked.fits").write_bytes(b"x" * 3000)
+    os.link(entry / "linked.fits", run / "linked.fits")
+    (run / "copy.fits").write_bytes(b"y" * 500)
+    assert _private_bytes(run) == 500
+    (entry / "linked.fits").unlink()  # the entry evicted: the run now holds it alone
+    assert _private_bytes(run) == 3500
