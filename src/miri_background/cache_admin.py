@@ -1,6 +1,8 @@
 """Bounding the content cache: size, least-recently-used eviction, stats, scratch.
 
-Sizes are decimal (``4GB`` = 4e9 bytes, as ccache's ``max_size``). `DEFAULT_MAX_BYTES`
+Sizes are decimal (``4GB`` = 4e9 bytes, as ccache's ``max_size``) and an entry's is its
+manifest's ``size``: a file hard-linked into two entries (the assembled data set links the
+simulated exposures, 0.2 GB) counts twice, so the limit errs on the small side. `DEFAULT_MAX_BYTES`
 is 4 GB: one session's working set on the built-in data is 1.7 GB (simulation 0.52,
 detector1 0.16, background 0.39, scenario inputs and runs 0.77), so 4 GB holds the current
 set and the previous generation of the code-dependent entries (1.2 GB per edit of
