@@ -1,11 +1,15 @@
 """Run retention (`session.prune_runs`): the newest N run directories stay, and never the
-current run, the one ``LATEST`` names, or a live session's."""
+current run, the one ``LATEST`` names, or a live session's; what runs hold alone counts
+against the cache limit; a session's scratch directory goes at its end."""
 
 from __future__ import annotations
 
 import os
 import time
 from pathlib import Path
+
+import pytest
+from tests.project.suite_runner import run_suite
 
 from miri_background.pytest_plugin.session import prune_runs
 
@@ -62,3 +66,31 @@ def test_private_bytes_count_only_files_no_entry_shares(tmp_path):
     assert _private_bytes(run) == 500
     (entry / "linked.fits").unlink()  # the entry evicted: the run now holds it alone
     assert _private_bytes(run) == 3500
+
+
+SCRATCH_TESTS = '''
+import os
+from miri_background.cache import SCRATCH_PART
+
+
+def test_builds_a_fault_entry(content_cache):
+    parts = {"stage": "unit", SCRATCH_PART: {"faults": ["x"]}}
+    entry = content_cache.get_or_build("unit", parts, lambda out: (out / "p").write_bytes(b"1"))
+    assert "scratch" in entry.path.parts
+    print("SCRATCH", entry.path.parents[1])
+'''
+
+
+@pytest.mark.parametrize("workers", [["-n", "0"], ["-n", "2"]], ids=["plain", "xdist"])
+def test_session_removes_its_scratch_unless_kept(tmp_path, workers):
+    """The controller removes the session's scratch directory at its end (after the xdist
+    workers built in it); ``--keep-scratch`` keeps it and says where."""
+    files = {"test_scratch.py": SCRATCH_TESTS}
+    run = run_suite(tmp_path / "gone", *workers, "-s", files=files)
+    assert run.returncode == 0, run.output
+    assert not list((tmp_path / "gone" / "cache" / "scratch").glob("*/unit")), run.output
+    kept = run_suite(tmp_path / "kept", *workers, "-s", "--keep-scratch", files=files)
+    assert kept.returncode == 0, kept.output
+    assert "scratch entries kept for a post-mortem" in kept.output
+    entries = [p for p in (tmp_path / "kept" / "cache" / "scratch").glob("*/unit/*") if p.is_dir()]
+    assert len(entries) == 1, kept.output
