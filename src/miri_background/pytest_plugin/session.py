@@ -45,8 +45,9 @@ def cache_root(config) -> Path:
 
 KEEP_RUNS = 3
 """Run directories kept by default (``--keep-runs``), as pytest keeps 3 ``tmp_path`` roots.
-A run directory is small (5-40 MB) while the cache holds its products: they are hard links
-into the cache entries, which an eviction then does not free until the run goes."""
+A run directory holds ~10 MB of its own (logs, records); its products are hard links into
+the cache entries, and hold 0.4 GB alone once those entries are rebuilt or evicted
+(`_private_bytes`, counted against the cache limit)."""
 
 
 def prune_runs(root: Path, keep: int, current: Path, live: set[str]) -> list[Path]:
