@@ -1,5 +1,5 @@
 """Command line: ``python -m miri_background <command>``: simulate, report, bench, matrix,
-sensitivity, specificity, scenarios, mutation."""
+sensitivity, specificity, scenarios, mutation, cache."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ COMMANDS = {
         "harness.mutation",
         "cosmic-ray mutants of jwst.background: suite vs jwst tests, reports/mutation.json",
     ),
+    "cache": ("cache_cli", "the content cache: stats, prune [--size SIZE], clear"),
 }
 """Subcommand -> (module under miri_background, help): each module has
 ``add_arguments(parser)`` and ``run(args) -> int`` (imported only when chosen)."""

@@ -17,10 +17,21 @@ Depend mode (`depend`): a ``build`` that returns the source files its products d
 {name: sha256}; the key then leaves the software out, and an entry is valid only while
 every recorded source still hashes the same. A changed source is a miss naming the file.
 
-Scratch entries: while `SCRATCH_ENV` names a directory (the mutation harness sets it per
-mutant), entries whose parts hold ``software.OVERRIDES_KEY`` at any depth (keyed on jwst
-modules served from a copy) live there instead of under ``root``, and go when it is
-removed: a mutant's products are never worth keeping; every other entry is shared as usual.
+Scratch entries: an entry whose parts hold a non-empty `SCRATCH_PART` (injected faults,
+a mutant's code) or ``software.OVERRIDES_KEY`` (jwst modules served from a copy), at any
+depth, lives in the session's scratch directory instead of under ``root``
+(`scratch_root`): `SCRATCH_ENV` when set (the mutation harness sets it per mutant), else
+``<root>/scratch/<session tag>/`` (`liveness`), which the pytest session removes at its
+end. Products of broken code are never worth keeping; every other entry is shared.
+
+Bounded (`cache_admin`): each hit or build sets the entry directory's mtime (its last
+use, O(1)), the manifest records the entry's ``size`` (bytes), and the session's hits and
+builds are appended to ``<root>/stats/<tag>.log``. Hits (`lookup` too) hold the entry's
+lock while they verify, so an eviction, which needs that lock, never removes an entry
+between its check and its use. A rebuild of an existing entry (``--no-cache``, a repair)
+is built under a new name and swapped in file by file with ``os.replace``: a session
+reading the entry meanwhile sees each file whole, old or new, never missing. A full disk
+while building raises `DiskFullError` (one message, nothing half-written left).
 
 `each_once` gets one entry per exposure for a stage (simulation, detector1): hits first,
 then the misses in this process or in a process pool.
@@ -28,6 +39,7 @@ then the misses in this process or in a process pool.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -41,17 +53,28 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import NamedTuple
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from miri_background.depend import changed_source, recorded
 from miri_background.files import file_sha256
+from miri_background.liveness import register, session_tag
 from miri_background.software import OVERRIDES_KEY
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "MANIFEST.json"
 SCRATCH_ENV = "MIRI_BACKGROUND_SCRATCH_CACHE"
-"""Directory for the entries keyed on served jwst modules (see the module docstring)."""
+"""Directory for the scratch entries when set; wins over the session's (module docstring)."""
+SCRATCH_PART = "code_overrides"
+"""Key part marking a scratch entry (injected faults, mutants): see the module docstring."""
+SCRATCH = "scratch"
+"""Folder of a cache root holding the sessions' scratch directories."""
+STATS = "stats"
+"""Folder of a cache root holding one log of hits and builds per session."""
+
+
+class DiskFullError(OSError):
+    """The disk filled while an entry was built; the partial entry was removed."""
 
 
 REPAIR_PREFIX = "cache repair: "
@@ -135,21 +158,26 @@ class ContentCache:
         self.root = Path(root)
         self.enabled = enabled
         self.root.mkdir(parents=True, exist_ok=True)
+        register(self.root)
 
     def _root(self, parts: dict) -> Path:
-        scratch = os.environ.get(SCRATCH_ENV)
-        return Path(scratch) if scratch and _served(parts) else self.root
+        return scratch_root(self.root) if is_scratch(parts) else self.root
 
     def lookup(self, kind: str, parts: dict) -> Entry | None:
-        """The verified entry for ``parts`` if there is one (no build, no waiting)."""
+        """The verified entry for ``parts`` if there is one (no build, no waiting: an entry
+        being built or evicted, its lock held, is None here)."""
         key = content_key(parts)
         entry = self._root(parts) / kind / key[:24]
-        if not self.enabled:
+        if not self.enabled or not entry.is_dir():
             return None
-        reason, sources = _check(entry)
-        if reason is None:
-            log.info("cache hit %s/%s (%s)", kind, key[:12], _describe(parts))
-            return Entry(entry, key, True, "hit", 0.0, sources)
+        try:
+            with FileLock(str(entry) + ".lock", timeout=0):
+                reason, sources = _check(entry)
+                if reason is None:
+                    self._used(kind, parts, entry, "hit")
+                    return Entry(entry, key, True, "hit", 0.0, sources)
+        except Timeout:
+            pass
         return None
 
     def get_or_build(
@@ -160,7 +188,8 @@ class ContentCache:
         ``build`` writes the product files into the directory it is given; it must not
         write anywhere else that the entry depends on. ``depend=True`` (depend mode):
         ``build`` returns the source files the products depend on; their sha256 go into
-        the manifest and are checked on every lookup.
+        the manifest and are checked on every lookup. Raises `DiskFullError` when the disk
+        fills meanwhile.
         """
         key = content_key(parts)
         entry = self._root(parts) / kind / key[:24]
@@ -168,14 +197,14 @@ class ContentCache:
         with FileLock(str(entry) + ".lock"):
             reason, n = _check(entry) if self.enabled else ("cache disabled (--no-cache)", 0)
             if reason is None:
-                log.info("cache hit %s/%s (%s)", kind, key[:12], _describe(parts))
+                self._used(kind, parts, entry, "hit")
                 return Entry(entry, key, True, "hit", 0.0, n)
             log.info("cache miss %s/%s: %s (%s)", kind, key[:12], reason, _describe(parts))
             t0 = time.perf_counter()
             tmp = entry.with_name(f".tmp-{entry.name}-{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir()
             try:
+                tmp.mkdir()
                 made = build(tmp)
                 sources = list(made) if depend else None  # build's other returns: unused
                 files = {
@@ -183,21 +212,74 @@ class ContentCache:
                     for p in sorted(tmp.rglob("*"))
                     if p.is_file()
                 }
-                record = {"parts": parts, "files": files}
+                size = sum(s for s, _ in files.values())
+                record = {"parts": parts, "files": files, "size": size}
                 if sources is not None:
                     record["sources"] = recorded(sources)
                 (tmp / MANIFEST).write_text(json.dumps(record, indent=1, default=str))
-                shutil.rmtree(entry, ignore_errors=True)
-                os.replace(tmp, entry)
+                _install(tmp, entry)
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise _disk_full(kind, entry) from exc
+                raise
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
+            seconds = time.perf_counter() - t0
+            self._used(kind, parts, entry, f"built {size} {seconds:.1f}")
             n = len(sources) if sources is not None else 0
-            return Entry(entry, key, False, reason, time.perf_counter() - t0, n)
+            return Entry(entry, key, False, reason, seconds, n)
+
+    def _used(self, kind: str, parts: dict, entry: Path, what: str) -> None:
+        """Record a use: the entry's mtime (eviction's clock) and a line of the stats log."""
+        os.utime(entry)
+        if what == "hit":
+            log.info("cache hit %s/%s (%s)", kind, entry.name[:12], _describe(parts))
+        stats = self.root / STATS
+        stats.mkdir(exist_ok=True)
+        with open(stats / f"{session_tag()}.log", "a", encoding="utf-8") as f:
+            f.write(f"{kind} {what}\n")
 
 
-def _served(parts: dict) -> bool:
-    """Whether ``parts`` (or a dict within them) holds ``OVERRIDES_KEY``."""
-    return OVERRIDES_KEY in parts or any(_served(v) for v in parts.values() if isinstance(v, dict))
+def scratch_root(root: Path) -> Path:
+    """Where the scratch entries of a cache at ``root`` go: `SCRATCH_ENV` when set, else
+    ``<root>/scratch/<session tag>``."""
+    return Path(os.environ.get(SCRATCH_ENV) or Path(root) / SCRATCH / session_tag())
+
+
+def is_scratch(parts: dict) -> bool:
+    """Whether ``parts`` (or a dict within them) hold a non-empty `SCRATCH_PART` or
+    ``OVERRIDES_KEY``."""
+    return any(parts.get(k) for k in (SCRATCH_PART, OVERRIDES_KEY)) or any(
+        is_scratch(v) for v in parts.values() if isinstance(v, dict)
+    )
+
+
+def _install(tmp: Path, entry: Path) -> None:
+    """Put the built ``tmp`` in place of ``entry``: one rename when there is none, else
+    (a rebuild: another session may be reading it) the manifest out first, then each file
+    replaced atomically, files the new build lacks removed, the new manifest last."""
+    if not entry.is_dir():
+        os.replace(tmp, entry)
+        return
+    (entry / MANIFEST).unlink(missing_ok=True)
+    new = {p.relative_to(tmp) for p in tmp.rglob("*") if p.is_file()}
+    for rel in sorted(new - {Path(MANIFEST)}):
+        (entry / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp / rel, entry / rel)
+    for old in [p for p in entry.rglob("*") if p.is_file()]:
+        if old.relative_to(entry) not in new:
+            old.unlink()
+    os.replace(tmp / MANIFEST, entry / MANIFEST)
+
+
+def _disk_full(kind: str, entry: Path) -> DiskFullError:
+    free = shutil.disk_usage(entry.parent).free / 1e6
+    return DiskFullError(
+        f"the disk filled while building the {kind} cache entry {entry.name[:12]} in "
+        f"{entry.parent} ({free:.0f} MB free now); the partial entry was removed. Free "
+        "space: `python -m miri_background cache prune --size 2GB`, a smaller --cache-size, "
+        "fewer kept runs (--keep-runs), or --cache-dir on a larger disk",
+    )
 
 
 def _describe(parts: dict) -> str:

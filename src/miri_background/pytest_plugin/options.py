@@ -8,13 +8,9 @@ import uuid
 import pytest
 
 from miri_background import keys
+from miri_background.liveness import SESSION_ENV, register
 from miri_background.pytest_plugin import preflight
-from miri_background.pytest_plugin.session import (
-    cache_root,
-    is_worker,
-    prune_runs,
-    run_directory,
-)
+from miri_background.pytest_plugin.session import KEEP_RUNS, cache_root, is_worker, run_directory
 from miri_background.software import OVERRIDES_ENV, OVERRIDES_KEY
 
 DATA_SOURCES = ("simulated", "artifactory", "box", "dir:PATH")
@@ -27,6 +23,24 @@ def _data_source(value: str) -> str:
     raise pytest.UsageError(
         f"--data-source={value!r}: choose one of simulated, artifactory, box or dir:PATH"
     )
+
+
+def _cache_size(value: str) -> str:
+    """argparse type of --cache-size: a size `cache_admin.parse_size` reads."""
+    from miri_background.cache_admin import parse_size
+
+    try:
+        parse_size(value)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--cache-size: {exc}") from None
+    return value
+
+
+def _keep_runs(value: str) -> int:
+    """argparse type of --keep-runs: an integer >= 1 (the current run is always kept)."""
+    if not value.isdigit() or int(value) < 1:
+        raise pytest.UsageError(f"--keep-runs={value!r}: give a whole number of runs, >= 1")
+    return int(value)
 
 
 def pytest_addoption(parser):
@@ -79,6 +93,27 @@ def pytest_addoption(parser):
         help="cache of simulated inputs and detector1 products (default: <rootdir>/.cache/mb)",
     )
     group.addoption("--no-cache", action="store_true", help="rebuild every cached product")
+    group.addoption(
+        "--cache-size",
+        type=_cache_size,
+        default=None,
+        metavar="SIZE",
+        help="evict least recently used cache entries down to SIZE at the session's end "
+        "(default: $MIRI_BACKGROUND_CACHE_SIZE or 4GB)",
+    )
+    group.addoption(
+        "--keep-runs",
+        type=_keep_runs,
+        default=KEEP_RUNS,
+        metavar="N",
+        help=f"run directories kept under runs/ (default {KEEP_RUNS}; the current one always)",
+    )
+    group.addoption(
+        "--keep-scratch",
+        action="store_true",
+        help="keep the scratch entries of --inject-fault or mutants for a post-mortem "
+        "(<cache>/scratch/<session>/; removed at the session's end otherwise)",
+    )
     parser.addini("miri_background_runs", "directory for run directories", default="runs")
 
 
@@ -89,8 +124,10 @@ def pytest_configure(config):
     if not is_worker(config):
         # xdist hands this uid to its workers, so that all of them share one run directory
         config.option.testrunuid = getattr(config.option, "testrunuid", None) or uuid.uuid4().hex
+        # the session's tag (liveness): its workers and their processes inherit it
+        os.environ[SESSION_ENV] = f"{config.option.testrunuid[:12]}-{os.getpid()}"
         preflight.check(config, cache_root(config), run_directory(config).parent)
-        prune_runs(run_directory(config).parent)
+        register(cache_root(config))
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     config.addinivalue_line("markers", "truth: compares with the blessed truth files")
     served = os.environ.get(OVERRIDES_ENV)

@@ -9,7 +9,8 @@ the input and what to do (pytest exits with status 4 and prints no traceback):
 * ``TEST_BIGDATA``, when real data are asked for, is set and is a well-formed http(s) URL
   or an existing directory (`secret_url.url_problem`; the message is redacted);
 * the cache and runs directories can be created and written (a file is created there);
-* the free disk space is at least what the run needs (`space_needed_mb`).
+* the free disk space is at least what the run will write (`space_needed_mb`), given the
+  cache's state; when short, the message says what pruning the cache would free.
 """
 
 from __future__ import annotations
@@ -26,10 +27,14 @@ from miri_background.inputs.real.fetch import BIGDATA_ENV, bigdata_root
 
 __all__ = ["check", "nonnegative_int", "space_needed_mb"]
 
+RUN_DIR_LINKED_MB = 50
+"""Free space for one run directory whose products are hard links into the cache (same
+file system), MB: its logs, associations and records (measured 9 MB per run)."""
+
 RUN_DIR_MB = 560
-"""Free space for one run directory, MB. Measured: a complete run (uncal level) is 551 MB
-(background/ 388 MB: 12 bsub + 12 combined products; detector1/ 162 MB: 8 rate files, copies
-when the cache is on another file system; asn/, logs/, stages/ < 1 MB)."""
+"""Free space for one run directory on another file system than the cache (its products then
+copies), MB. Measured: a complete run (uncal level) is 551 MB (background/ 388 MB: 12 bsub
++ 12 combined products; detector1/ 162 MB: 8 rate files; asn/, logs/, stages/ < 1 MB)."""
 
 COLD_CACHE_MB = 700
 """Free space for the cache entries a cold run builds, MB. Measured on a cold cache: 8
@@ -65,13 +70,27 @@ def wants_real_data(config) -> str | None:
     return None if source == "simulated" else source
 
 
-def space_needed_mb(config) -> tuple[int, int]:
+def space_needed_mb(config, cache_dir: Path | None = None) -> tuple[int, int]:
     """Free MB the run needs in the runs directory and in the cache: a run directory
-    (`RUN_DIR_MB`) plus the downloads of a remote source (`REAL_DATA_MB`), and the entries
-    of a cold cache (`COLD_CACHE_MB`, built-in data only)."""
+    (`RUN_DIR_MB`) plus the downloads of a remote source (`REAL_DATA_MB`), and what the run
+    will add to the cache at ``cache_dir`` (`cache_admin.expected_writes`: the entries it
+    will rebuild; `COLD_CACHE_MB` for an empty cache; built-in data only)."""
+    from miri_background.cache_admin import expected_writes
+
     source = wants_real_data(config)
     download = REAL_DATA_MB if source in ("artifactory", "box") else 0
-    return RUN_DIR_MB + download, COLD_CACHE_MB if source is None else 0
+    if source is not None:
+        return RUN_DIR_MB + download, 0
+    writes = (
+        None
+        if cache_dir is None
+        else expected_writes(
+            cache_dir,
+            rebuild_all=bool(config.getoption("no_cache", False)),
+            fault=bool(config.getoption("inject_fault", None)),
+        )
+    )
+    return RUN_DIR_MB, COLD_CACHE_MB if writes is None else round(writes / 1e6)
 
 
 def check(config, cache_dir: Path, runs_dir: Path) -> None:
@@ -132,9 +151,9 @@ def _directory_problem(what: str, path: Path) -> str | None:
 
 
 def _space_problem(config, cache_dir: Path, runs_dir: Path) -> str | None:
-    run_mb, cache_mb = space_needed_mb(config)
+    run_mb, cache_mb = space_needed_mb(config, cache_dir)
     if os.stat(cache_dir).st_dev == os.stat(runs_dir).st_dev:
-        needed = {runs_dir: run_mb + cache_mb}
+        needed = {runs_dir: run_mb - RUN_DIR_MB + RUN_DIR_LINKED_MB + cache_mb}
     else:
         needed = {runs_dir: run_mb, cache_dir: cache_mb}
     for path, mb in needed.items():
@@ -142,8 +161,27 @@ def _space_problem(config, cache_dir: Path, runs_dir: Path) -> str | None:
         if free < mb:
             return (
                 f"only {free:.0f} MB free on the disk of {path}; this run needs {mb} MB there "
-                f"(a run directory ~{RUN_DIR_MB} MB, a cold cache ~{COLD_CACHE_MB} MB for the "
-                f"built-in data, downloads ~{REAL_DATA_MB} MB for remote data): free some "
-                "space, or point --cache-dir and the ini miri_background_runs at a larger disk"
+                f"(a run directory ~{run_mb} MB, {RUN_DIR_LINKED_MB} MB when linked into the "
+                f"cache; {cache_mb} MB of cache entries it will build"
+                f"{' (a cold cache)' if cache_mb == COLD_CACHE_MB else ''}): "
+                f"{_what_to_prune(cache_dir, mb - free)}"
             )
     return None
+
+
+def _what_to_prune(cache_dir: Path, short_mb: float) -> str:
+    """What would free ``short_mb``: the cache's evictable entries, else another disk."""
+    from miri_background.cache_admin import entries
+
+    total = sum(e.size for e in entries(cache_dir)) / 1e6
+    if total >= short_mb:
+        size = max(0, int(total - short_mb) // 100 * 100)
+        return (
+            f"the cache holds {total:.0f} MB; free {short_mb:.0f} MB with `python -m "
+            f"miri_background cache prune --cache-dir {cache_dir} --size {size}MB` (or "
+            f"--cache-size {size}MB), or point --cache-dir at a larger disk"
+        )
+    return (
+        f"the cache holds only {total:.0f} MB: free {short_mb:.0f} MB elsewhere, or point "
+        "--cache-dir and the ini miri_background_runs at a larger disk"
+    )

@@ -9,13 +9,13 @@ per session, not the ``--testrunuid`` the workers receive.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
-import time
 from pathlib import Path
 
 from miri_background import run_records
+from miri_background.cache import SCRATCH
+from miri_background.files import write_text_atomic
 
 
 def is_worker(config) -> bool:
@@ -49,19 +49,69 @@ def cache_root(config) -> Path:
     return Path(config.getoption("cache_dir") or Path(config.rootpath) / ".cache" / "mb")
 
 
-KEEP_RUNS = 5
-"""Run directories kept (a run with all products is ~250 MB): beyond the newest 5, those
-untouched for an hour (so never one a concurrent session is using) are deleted."""
+KEEP_RUNS = 3
+"""Run directories kept by default (``--keep-runs``), as pytest keeps 3 ``tmp_path`` roots.
+A run directory holds ~10 MB of its own (logs, records); its products are hard links into
+the cache entries, and hold 0.4 GB alone once those entries are rebuilt or evicted
+(`_private_bytes`, counted against the cache limit)."""
 
 
-def prune_runs(root: Path) -> None:
-    """Delete old run directories under ``root`` (see `KEEP_RUNS`)."""
+def prune_runs(root: Path, keep: int, current: Path, live: set[str]) -> list[Path]:
+    """Delete all but the newest ``keep`` run directories under ``root``; never ``current``,
+    the one ``LATEST`` names, nor a live session's (``live``: ``run-<uid>`` names, from
+    `liveness.live_starts`). ``LATEST`` is rewritten to ``current`` if its run is gone."""
+    latest = root / "LATEST"
+    named = latest.read_text().strip() if latest.is_file() else None
     runs = sorted(root.glob("run-*"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in runs[KEEP_RUNS - 1 :]:
-        if time.time() - old.stat().st_mtime < 3600:
+    removed = []
+    for old in runs[max(keep, 1) :]:
+        if old == current or old.name in (named, *live):
             continue
         shutil.rmtree(old, ignore_errors=True)
-        logging.getLogger("miri_background").info("deleted old run directory %s", old)
+        removed.append(old)
+    if current.is_dir() and (named is None or not (root / named).is_dir()):
+        write_text_atomic(latest, current.name + "\n")
+    return removed
+
+
+def bound_disk(config) -> list[str]:
+    """At the end of a session (controller or plain): remove its scratch directory unless
+    ``--keep-scratch``, keep ``--keep-runs`` run directories, evict the cache down to
+    ``--cache-size`` less what the older runs hold alone (`_private_bytes`), so that cache and
+    runs together stay within the limit plus this run; return the lines to show."""
+    from miri_background import cache_admin
+    from miri_background.liveness import SESSION_ENV, live_starts
+
+    root, tag, lines = cache_root(config), os.environ.get(SESSION_ENV, ""), []
+    if config.getoption("keep_scratch"):
+        if (root / SCRATCH / tag).is_dir():
+            lines.append(f"scratch entries kept for a post-mortem: {root / SCRATCH / tag}")
+    elif tag:
+        cache_admin.remove_scratch(root, tag)
+    live = {f"run-{t.split('-')[0]}" for t in live_starts(root) if t != tag}
+    current = run_directory(config)
+    gone = prune_runs(current.parent, config.getoption("keep_runs"), current, live)
+    if gone:
+        lines.append(f"deleted {len(gone)} old run directories (--keep-runs)")
+    limit = cache_admin.max_bytes(config.getoption("cache_size"))
+    private = sum(_private_bytes(run) for run in current.parent.glob("run-*") if run != current)
+    removed = cache_admin.evict(root, limit - private)
+    if removed:
+        left = sum(e.size for e in cache_admin.entries(root)) / 1e6
+        lines.append(
+            f"cache: evicted {len(removed)} least recently used entries "
+            f"({sum(e.size for e in removed) / 1e6:.0f} MB); {left:.0f} MB left, limit "
+            f"{limit / 1e6:.0f} MB less {private / 1e6:.0f} MB that older runs hold alone"
+        )
+    return lines
+
+
+def _private_bytes(run: Path) -> int:
+    """Bytes of the files under ``run`` that no cache entry shares (one link: copies, or
+    products whose entry was rebuilt or evicted since), which count against the limit."""
+    return sum(
+        st.st_size for p in run.rglob("*") if (st := p.lstat()).st_nlink == 1 and p.is_file()
+    )
 
 
 def record_stage(config, stage: str, value: dict) -> None:
@@ -89,17 +139,26 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Write ``outcomes.json`` into the run directory (controller or plain session only)."""
-    if is_worker(session.config) or not _OUTCOMES:
+    """Write ``outcomes.json`` into the run directory and bound the disk (`bound_disk`;
+    controller or plain session only)."""
+    if is_worker(session.config):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    try:
+        lines = bound_disk(session.config)
+    except OSError as exc:  # never crash here: pytest would then skip the test summary
+        lines = [f"could not bound the disk use ({type(exc).__name__}: {exc})"]
+    for line in lines:
+        if reporter is not None:
+            reporter.write_line(f"[miri_background] {line}")
+    if not _OUTCOMES:
         return
     try:  # never crash here: pytest would then skip the test summary
         run_records.write_outcomes(run_directory(session.config), exitstatus, _OUTCOMES)
     except OSError as exc:
         reason = f"{type(exc).__name__}: {exc.strerror or exc}"
-        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+        reporter.write_line(
             f"[miri_background] could not write {run_directory(session.config)}/"
             f"{run_records.OUTCOMES} ({reason}); the test outcomes are in the summary "
             "below only"
         )
-
-

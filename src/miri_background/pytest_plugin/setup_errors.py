@@ -5,16 +5,17 @@
   xdist starts its workers: files fetched or checked, a problem raised as one
   `pytest.UsageError` (pytest prints ``ERROR: <message>`` and exits with status 4). The
   workers' ``inputs`` fixture then finds the verified files in place.
-* A `pytest.UsageError` raised later inside a session fixture (a worker's, too) is reported
-  once, as the message alone (no traceback), and stops the session (``shouldstop``); the
-  tests it would have failed are not run, a second worker's copy of the same error is
-  reported as skipped, and the exit status is 4.
+* A `pytest.UsageError` (or `cache.DiskFullError`) raised later inside a session fixture
+  (a worker's, too) is reported once, as the message alone (no traceback), and stops the
+  session (``shouldstop``); the tests it would have failed are not run, a second worker's
+  copy of the same error is reported as skipped, and the exit status is 4.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from miri_background.cache import DiskFullError
 from miri_background.pytest_plugin.preflight import wants_real_data
 
 __all__ = ["USAGE_PROPERTY"]
@@ -70,7 +71,7 @@ def pytest_runtest_makereport(item, call):
     """Report a set-up `pytest.UsageError` as its message alone and stop the session."""
     report = yield
     error = call.excinfo.value if call.excinfo is not None else None
-    if call.when == "setup" and isinstance(error, pytest.UsageError):
+    if call.when == "setup" and isinstance(error, (pytest.UsageError, DiskFullError)):
         message = str(error)
         report.outcome = "failed"  # also under xfail: the failure it expects is not this
         report.longrepr = message

@@ -3,7 +3,10 @@
 Writers name their temporaries after their process id:
 
 * cache builds: ``<cache>/<kind>/.tmp-<entry>-<pid>/`` (`cache.ContentCache.get_or_build`),
-  built while holding ``<cache>/<kind>/<entry>.lock``;
+  built while holding ``<cache>/<kind>/<entry>.lock``, and evictions
+  ``<cache>/<kind>/.evict-<entry>-<pid>/`` (`cache_admin.evict`);
+* scratch directories ``<cache>/scratch/<tag>/`` and registrations
+  ``<cache>/sessions/<tag>`` of sessions whose owner pid is gone (`liveness`);
 * atomic writes and links: ``.tmp<pid>.<name>`` (`cache.write_json_atomic`,
   ``pipeline._link``), downloads ``.<name>.<pid>-<hex>.part`` (`download`).
 
@@ -16,7 +19,6 @@ free too, and a file only when it is older than `MIN_AGE_S`.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import time
@@ -24,30 +26,23 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-__all__ = ["MIN_AGE_S", "pid_alive", "remove_dead"]
+from miri_background.cache_admin import dead_scratch
+from miri_background.liveness import live_starts, pid_alive
+
+__all__ = ["MIN_AGE_S", "pid_alive", "remove_dead"]  # pid_alive: from liveness
 
 MIN_AGE_S = 60.0
 """A temporary file younger than this is kept whatever its pid (see the module docstring)."""
 
-_CACHE_TMP = re.compile(r"\.tmp-(?P<entry>[0-9a-f]+)-(?P<pid>\d+)")
+_CACHE_TMP = re.compile(r"\.(?:tmp|evict)-(?P<entry>[0-9a-f]+)-(?P<pid>\d+)")
 _FILE_TMP = re.compile(r"\.tmp(?P<pid>\d+)\..+|\..+\.(?P<part>\d+)-[0-9a-f]+\.part")
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host (signal 0 probes without signalling)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def remove_dead(cache_root: Path, runs_root: Path) -> list[Path]:
     """Delete the temporaries of dead processes under both roots; return what was deleted."""
-    removed = []
-    for folder in sorted(Path(cache_root).glob("*/.tmp-*")):
+    removed = dead_scratch(cache_root)
+    live_starts(cache_root)  # deletes the registrations of dead sessions
+    for folder in sorted(Path(cache_root).glob("*/.*-*")):
         match = _CACHE_TMP.fullmatch(folder.name)
         if match and folder.is_dir() and not pid_alive(int(match["pid"])):
             try:

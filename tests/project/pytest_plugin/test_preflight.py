@@ -152,9 +152,10 @@ def _config(**options) -> SimpleNamespace:
 
 def test_free_disk_check_names_the_figure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Too little free space: the message says how much is free and how much is needed."""
-    usage = SimpleNamespace(total=10**12, used=0, free=900 * 10**6)
+    usage = SimpleNamespace(total=10**12, used=0, free=600 * 10**6)
     monkeypatch.setattr(preflight.shutil, "disk_usage", lambda path: usage)
-    with pytest.raises(pytest.UsageError, match=r"only 900 MB free .* this run needs 1260 MB"):
+    # same disk, empty cache: a linked run directory (50 MB) and a cold cache (700 MB)
+    with pytest.raises(pytest.UsageError, match=r"only 600 MB free .* this run needs 750 MB"):
         preflight.check(_config(), tmp_path / "cache", tmp_path / "runs")
     preflight.check(_config(data_source=f"dir:{tmp_path}"), tmp_path / "cache", tmp_path / "runs")
 
@@ -162,3 +163,19 @@ def test_free_disk_check_names_the_figure(tmp_path: Path, monkeypatch: pytest.Mo
 def test_plain_env_names_are_accepted(tmp_path: Path) -> None:
     for env in ("dev", "stable", "rc-3.0.1", "my_env"):
         preflight.check(_config(env=env), tmp_path / "cache", tmp_path / "runs")
+
+
+def test_short_disk_message_says_what_to_prune(tmp_path: Path, monkeypatch) -> None:
+    """A cache holding 2000 MB, 600 MB free, a warm run (50 MB): no problem; 30 MB free:
+    the message names the prune command and a size that frees the shortfall."""
+    entry = tmp_path / "cache" / "simulated" / ("a" * 24)
+    entry.mkdir(parents=True)
+    (entry / "MANIFEST.json").write_text('{"parts": {}, "files": {}, "size": 2000000000}')
+    for free_mb, problem in ((600, False), (30, True)):
+        usage = SimpleNamespace(total=10**12, used=0, free=free_mb * 10**6)
+        monkeypatch.setattr(preflight.shutil, "disk_usage", lambda path, u=usage: u)
+        if not problem:
+            preflight.check(_config(), tmp_path / "cache", tmp_path / "runs")
+            continue
+        with pytest.raises(pytest.UsageError, match=r"needs 50 MB .* cache prune .*--size 1900MB"):
+            preflight.check(_config(), tmp_path / "cache", tmp_path / "runs")

@@ -138,3 +138,20 @@ def test_sessionfinish_never_crashes(tmp_path: Path, how: str) -> None:
     lines = [line for line in run.output.splitlines() if "could not write" in line]
     assert len(lines) == 1 and reason in lines[0] and "outcomes.json" in lines[0], run.output
     assert not list(tmp_path.rglob(".tmp*")), list(tmp_path.rglob(".tmp*"))
+
+
+def test_dead_sessions_scratch_is_removed(tmp_path: Path) -> None:
+    """A killed session's scratch directory (and registration) goes at the next start; a
+    live session's stays."""
+    from miri_background.cache import SCRATCH
+
+    dead, alive = _dead_pid(), os.getpid()
+    root = tmp_path / "cache"
+    for pid in (dead, alive):
+        (root / SCRATCH / f"abc123-{pid}" / "background").mkdir(parents=True)
+        (root / "sessions").mkdir(exist_ok=True)
+        (root / "sessions" / f"abc123-{pid}").write_text("0\n")
+    removed = stale_temps.remove_dead(root, tmp_path / "runs")
+    assert removed == [root / SCRATCH / f"abc123-{dead}"]
+    assert (root / SCRATCH / f"abc123-{alive}").is_dir()
+    assert sorted(p.name for p in (root / "sessions").iterdir()) == [f"abc123-{alive}"]
