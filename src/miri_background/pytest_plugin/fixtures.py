@@ -239,16 +239,20 @@ def run_background(request, inputs, associations, content_cache, run_dir, note):
 
 
 @pytest.fixture(scope="session")
-def products(inputs, run_detector1, run_background):
-    """All rate, combined-background and bsub arrays, loaded once (read-only)."""
+def products(request, inputs, run_detector1, run_background):
+    """All rate, combined-background and bsub arrays, loaded once (read-only); the load's
+    seconds go into the stage record (``products``: the benchmark's floor)."""
     from miri_background.checks.products import load_products
 
-    return load_products(
+    t0 = time.perf_counter()
+    loaded = load_products(
         run_detector1.rates,
         {s: run.bsub for s, run in run_background.items()},
         {s: run.combined for s, run in run_background.items()},
         inputs.sim_truth,
     )
+    record_stage(request.config, "products", {"seconds": time.perf_counter() - t0})
+    return loaded
 
 
 @pytest.fixture(scope="session")

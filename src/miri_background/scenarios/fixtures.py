@@ -105,22 +105,25 @@ def scenario_crds(content_cache) -> Path:
 
 
 @pytest.fixture(scope="session")
-def scenario_stages(content_cache, scenario_crds, sim_config, run_dir, note):
+def scenario_stages(request, content_cache, scenario_crds, sim_config, run_dir, note):
     """``get(stage, case)`` for stage ``inputs``, ``run`` or ``products``: each made once
-    per process, in stage order (a later stage asks for the earlier ones)."""
+    per process, in stage order (a later stage asks for the earlier ones). At the end, the
+    process's cases go into its stage record (``scenarios``: per case, whether this process
+    built it, jwst's seconds and the seconds of everything else: the benchmark's costs)."""
     from miri_background.scenarios.checks import load
     from miri_background.scenarios.run import case_inputs, run_case
 
     made: dict[tuple[str, Case], object] = {}
+    seconds: dict[Case, float] = {}
+    depth: list[str] = []
 
     def make(stage: str, case: Case):
         if stage == "inputs":
             return case_inputs(content_cache, case, sim_config.seed)
         if stage == "run":
-            t0 = time.perf_counter()
             run = run_case(content_cache, get("inputs", case), scenario_crds, run_dir / "logs")
             what = "cache hit" if run.hit else f"jwst {run.seconds:.2f} s"
-            note(f"scenario {case.id}: {what}, {time.perf_counter() - t0:.2f} s in all")
+            note(f"scenario {case.id}: {what}")
             return run
         products = load(get("run", case), content_cache)
         record_case(run_dir, case.id, _case_record(products.run), _difference(products))
@@ -128,10 +131,33 @@ def scenario_stages(content_cache, scenario_crds, sim_config, run_dir, note):
 
     def get(stage: str, case: Case):
         if (stage, case) not in made:
-            made[stage, case] = make(stage, case)
+            t0, outermost = time.perf_counter(), not depth
+            depth.append(stage)
+            try:
+                made[stage, case] = make(stage, case)
+            finally:
+                depth.pop()
+            if outermost:  # the earlier stages it asked for are inside
+                seconds[case] = seconds.get(case, 0.0) + time.perf_counter() - t0
         return made[stage, case]
 
-    return get
+    yield get
+    runs = {c: made["run", c] for c in seconds if ("run", c) in made}
+    if runs:
+        from miri_background.pytest_plugin.session import record_stage
+
+        record_stage(
+            request.config,
+            "scenarios",
+            {
+                c.id: {
+                    "built": not r.hit,
+                    "jwst_s": r.seconds,
+                    "other_s": max(0.0, seconds[c] - r.seconds),
+                }
+                for c, r in runs.items()
+            },
+        )
 
 
 @pytest.fixture

@@ -20,9 +20,13 @@ FOLDER = "scenarios"
 
 def record_case(run_dir: Path, case_id: str, record: dict, difference=None) -> None:
     """Write a case's record (and, when given, its ``(array, (xstart, ystart))``
-    difference from the rule) into the run directory."""
+    difference from the rule) into the run directory. Every process that loads the case
+    writes it; a cache hit does not replace a record already there (the process that built
+    the case, and saw jwst's seconds, may have written it)."""
     folder = run_dir / FOLDER
-    write_json_atomic(folder / f"{case_id}.json", record)
+    path = folder / f"{case_id}.json"
+    if not (record.get("hit") and path.is_file()):
+        write_json_atomic(path, record)
     if difference is not None:
         array, corner = difference
         with atomic_target(folder / f"{case_id}_minus_rule.npy") as tmp, open(tmp, "wb") as f:

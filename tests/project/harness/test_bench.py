@@ -164,13 +164,16 @@ def test_figures_from_runs():
         "edited_n2": {"wall_s": 14.0, "peak_rss_mib": {}},
         "cold_n1": {"wall_s": 170.0, "peak_rss_mib": {"a 3": 1000.0}},
     }
-    figs = measurements.measurements(runs, {"bare_s": 70.0}, {"ratio": 2.5})
+    floor = {"warm_ratio": 1.6, "edit_ratio": 1.2}
+    figs = measurements.measurements(runs, {"bare_s": 70.0}, {"ratio": 2.5}, floor)
     got = [(f.value, f.status) for f in figs]
     expected = [
         (1.25, "pass"),
         (1.43, "MISS"),
         (20.0, "MISS"),
         (14.0, "pass"),
+        (1.6, "MISS"),
+        (1.2, "pass"),
         (1.7, "pass"),
         (2.0, "pass"),
         (2.5, "MISS"),
@@ -182,8 +185,9 @@ def test_figures_without_cold_runs_are_not_measured():
     runs = {"warm_n2": {"wall_s": 12.0, "peak_rss_mib": {}}}
     figs = measurements.measurements(runs, None, {"ratio": 1.5})
     not_measured = [f.name for f in figs if f.status == "not measured"]
-    assert len(not_measured) == 5, (
-        f"expected overhead x2, the edited run, speed-up, RSS unmeasured: {not_measured}"
+    assert len(not_measured) == 7, (
+        f"expected overhead x2, the edited run, both floor ratios, speed-up, RSS "
+        f"unmeasured: {not_measured}"
     )
 
 
@@ -257,3 +261,52 @@ def test_sampler_records_its_own_process_peak():
     sampler.sample()
     got = sampler.peaks.get(os.getpid())
     assert got is not None and got[0] == "pytest controller" and got[1] > 0, f"peaks {got}"
+
+
+def test_floors_take_the_slowest_workers_share():
+    """warm floor = startup + max_w(products_w + scenario loads_w); edit floor adds
+    max_w(background calls_w + scenario jwst calls_w); ratios are wall / floor."""
+    from miri_background.harness.bench import floors
+
+    warm_records = {
+        "gw0": {"products": {"seconds": 2.0}, "scenarios": {"a": {"jwst_s": 0.0, "other_s": 1.0}}},
+        "gw1": {"products": {"seconds": 1.0}, "scenarios": {"b": {"jwst_s": 0.0, "other_s": 0.5}}},
+    }
+    background = {
+        "pipeline_seconds": {"sigma2": {"s1": 4.0, "s2": 3.0}},
+        "ran_by": {"sigma2": {"s1": "gw0", "s2": "gw1"}},
+    }
+    edited_records = {
+        "gw0": {"background": background, "scenarios": {"a": {"jwst_s": 1.0, "other_s": 1.0}}},
+        "gw1": {"background": background, "scenarios": {"b": {"jwst_s": 3.0, "other_s": 0.5}}},
+    }
+    got = floors.floors(
+        4.0,
+        {"wall_s": 10.5, "stage_records": warm_records},
+        {"wall_s": 21.0, "stage_records": edited_records},
+    )
+    # warm: 4 + max(2 + 1, 1 + 0.5) = 7; edit: 7 + max(4 + 1, 3 + 3) = 13
+    assert got == {
+        "startup_s": 4.0,
+        "warm_floor_s": 7.0,
+        "warm_ratio": 1.5,
+        "edit_floor_s": 13.0,
+        "edit_ratio": round(21.0 / 13.0, 2),
+    }, got
+
+
+def test_scenario_costs_sum_cases_at_their_slowest_worker():
+    from miri_background.harness.bench import floors
+    from miri_background.scenarios.catalog import by_id
+
+    scenario = by_id()["supply-bkg_list"]
+    a, b = (c.id for c in scenario.cases())
+    warm = {
+        "gw0": {
+            "scenarios": {a: {"jwst_s": 0.0, "other_s": 0.1}, b: {"jwst_s": 0, "other_s": 0.2}}
+        },
+        "gw1": {"scenarios": {a: {"jwst_s": 0.0, "other_s": 0.3}}},
+    }
+    edited = {"gw0": {"scenarios": {a: {"jwst_s": 0.5, "other_s": 0.1}}}}
+    got = floors.scenario_costs(warm, edited)[scenario.id]
+    assert got == {"cases": 2, "warm_s": 0.5, "after_edit_s": 0.6}, got

@@ -10,9 +10,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from miri_background.files import write_json_atomic
+from miri_background.harness.bench.floors import floors, scenario_costs
 from miri_background.harness.bench.measurements import format_stages, format_table, measurements
 from miri_background.harness.bench.simulator import bench_simulator
 from miri_background.harness.bench.suite import (
+    STARTUP_ONLY,
     edited_jwst,
     fastest,
     run_suite,
@@ -63,8 +65,16 @@ def run(args) -> int:
         if cold_cache is not None:
             cold("cold_n2", args.workers, 1, keep=True)
         runs["warm_n2"] = run_suite("warm_n2", args, args.workers, cold_cache, work)
+        startup = run_suite("startup_n2", args, args.workers, cold_cache, work, extra=STARTUP_ONLY)
         edited = edited_jwst(work)
         runs["edited_n2"] = run_suite("edited_n2", args, args.workers, cold_cache, work, edited)
+        floor = floors(startup["wall_s"], runs["warm_n2"], runs["edited_n2"])
+        print(
+            f"[bench] floors: warm {floor['warm_floor_s']:.1f} s (run / floor "
+            f"{floor['warm_ratio']}), after an edit {floor['edit_floor_s']:.1f} s "
+            f"({floor['edit_ratio']})",
+            flush=True,
+        )
         print("[bench] bare pipeline calls in process", flush=True)
         bare = time_bare_pipeline(cold_cache, args.workers, work)
         print(f"[bench] bare: {bare['formula']} = {bare['bare_s']:.1f} s", flush=True)
@@ -83,7 +93,7 @@ def run(args) -> int:
             walls = ", ".join(f"{r['wall_s']:.1f}" for r in made)
             print(f"[bench] {label}: {walls} s wall; the fastest is kept", flush=True)
     load_after = os.getloadavg()
-    figs = measurements(runs, bare, sim)
+    figs = measurements(runs, bare, sim, floor)
     report = {
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {
@@ -95,6 +105,10 @@ def run(args) -> int:
         "versions": _versions(),
         "runs": runs,
         "bare_inprocess": bare,
+        "floors": floor,
+        "scenario_costs": scenario_costs(
+            runs["warm_n2"].get("stage_records", {}), runs["edited_n2"].get("stage_records", {})
+        ),
         "simulator": sim,
         "measurements": [asdict(f) | {"status": f.status} for f in figs],
         "misses": [f.name for f in figs if f.status == "MISS"],

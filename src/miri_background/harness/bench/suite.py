@@ -27,14 +27,26 @@ def edited_jwst(work: Path) -> Path:
     return root
 
 
+STARTUP_ONLY = ("-k", "_bench_selects_no_test_")
+"""Arguments that deselect every test: the run is pytest's start, its workers and their
+collection (`floors`)."""
+
+
 def run_suite(
-    label: str, args, workers: int, cache: Path | None, work: Path, pythonpath: Path | None = None
+    label: str,
+    args,
+    workers: int,
+    cache: Path | None,
+    work: Path,
+    pythonpath: Path | None = None,
+    extra: tuple[str, ...] = (),
 ) -> dict:
     """Run the suite once in a subprocess; wall time, stage times, outcomes and peak RSS.
 
-    ``pythonpath`` goes first on the subprocess's PYTHONPATH (`edited_jwst`)."""
+    ``pythonpath`` goes first on the subprocess's PYTHONPATH (`edited_jwst`); ``extra``
+    pytest arguments (`STARTUP_ONLY`)."""
     runs = work / f"runs-{label}"
-    command = pytest_command(args.tests, workers=workers, runs=runs, cache=cache)
+    command = pytest_command(args.tests, workers=workers, runs=runs, cache=cache, extra=extra)
     log = work / f"{label}.log"
     print(f"[bench] {label}: {' '.join(command[1:])}", flush=True)
     load, steal0 = os.getloadavg()[0], steal_seconds()
@@ -65,13 +77,21 @@ def run_suite(
         "tree_max_rss_mib": round(usage.ru_maxrss / 1024, 1),
         "summary": (log.read_text(errors="replace").strip().splitlines() or [""])[-1].strip("= "),
     }
+    if extra == STARTUP_ONLY:
+        return result | {"exit_status_expected": 5}  # no test selected
     if run_dir is None or proc.returncode not in (0, 1):
         result["error"] = log.read_text(errors="replace")[-3000:]
         print(f"[bench] {label}: pytest exited {proc.returncode}, no usable run", flush=True)
         return result
-    times = stage_times(read_stages(run_dir))
+    records = read_stages(run_dir)
+    times = stage_times(records)
     bare = bare_seconds(times)
-    result |= {"stages": times, "bare_pipeline_s": bare, "outcomes": outcome_summary(run_dir)}
+    result |= {
+        "stages": times,
+        "stage_records": records,
+        "bare_pipeline_s": bare,
+        "outcomes": outcome_summary(run_dir),
+    }
     if bare and times["simulate_s"] is not None:
         result["overhead_without_simulate"] = round((wall - times["simulate_s"]) / bare, 2)
     steal = "" if steal0 is None else f", {result['cpu_steal_s']:.1f} CPU s stolen by the host"
