@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import logging
 import multiprocessing
 import os
@@ -80,6 +81,36 @@ def test_cache_second_call_is_hit(cache, build, count_file):
     assert second.path == first.path
     assert (second.path / PRODUCT).read_bytes() == PAYLOAD
     assert _builds(count_file) == 1, f"expected 1 build, got {_builds(count_file)}"
+
+
+def test_a_verified_file_is_not_hashed_again_until_it_is_written(
+    cache, build, monkeypatch
+):
+    """A hit hashes a file only when its (size, mtime, ctime, inode) differ from the stamp
+    of its last good hash, or the stamp is a day old; a write of the same size through a
+    hard link (as run directories hold them) is still caught."""
+    from miri_background import cache as cache_module
+
+    entry = cache.get_or_build("unit", PARTS, build)
+    hashed = []
+    real = cache_module.file_sha256
+    monkeypatch.setattr(cache_module, "file_sha256", lambda p: hashed.append(p) or real(p))
+    assert cache.lookup("unit", PARTS).hit and len(hashed) == 1  # the stamp is written
+    assert cache.lookup("unit", PARTS).hit and len(hashed) == 1  # not hashed again
+    link = entry.path.parent / "run-link.fits"
+    os.link(entry.path / PRODUCT, link)
+    with open(link, "r+b") as f:  # same size, one byte changed, through the link
+        f.seek(40)
+        f.write(b"X")
+    assert cache.lookup("unit", PARTS) is None, "a write through a hard link went unseen"
+    assert len(hashed) == 2
+    cache.get_or_build("unit", PARTS, build)  # repaired
+    assert cache.lookup("unit", PARTS).hit
+    stamp = json.loads((entry.path / cache_module.STAMP).read_text())
+    stamp["time"] -= cache_module.STAMP_MAX_AGE_S + 1
+    (entry.path / cache_module.STAMP).write_text(json.dumps(stamp))
+    before = len(hashed)
+    assert cache.lookup("unit", PARTS).hit and len(hashed) == before + 1  # a day old
 
 
 def test_entries_keyed_on_served_code_go_to_the_scratch_root(
