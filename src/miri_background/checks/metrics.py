@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 from astropy.stats import mad_std
-from scipy.stats import norm
+from scipy.special import ndtri
 
 RUN_FALSE_ALARM = 1e-3
 CHECK_BUDGET = 500
@@ -25,7 +25,7 @@ def z_bound(n: int = 1, alpha: float = CHECK_FALSE_ALARM) -> float:
 
     ``z = Phi^-1(1 - alpha / (2 n))``: 4.75 for n=1, 5.9 for n=1000.
     """
-    return float(norm.isf(alpha / (2.0 * max(n, 1))))
+    return float(-ndtri(alpha / (2.0 * max(n, 1))))  # scipy.stats.norm.isf, 0.5 s lighter
 
 
 def robust_std(x: np.ndarray) -> float:

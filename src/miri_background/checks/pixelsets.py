@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
-from miri_background.checks.detection import detect_sky_and_peaks
 from miri_background.frozen import FrozenMap
 from miri_background.observation import instrument as mi
 from miri_background.observation.datasets import MIRISIM, DataSet
@@ -86,6 +85,9 @@ def nearest_star(stars, pixel: tuple[int, int]) -> StarPixel:
 
 
 def _from_detection(products, data_set: DataSet) -> PixelSets:
+    # imported here: photutils costs 0.85 s a process, and only real data are detected
+    from miri_background.checks.detection import detect_sky_and_peaks
+
     sky, peaks = detect_sky_and_peaks(products, grow=data_set.detection_grow)
     stars = tuple(StarPixel(*p) for p in peaks)
     empty = Table(names=("x", "y", "flux", "region"), dtype=(float, float, float, str))
