@@ -172,11 +172,16 @@ def _changed_file(entry: Path, files: dict) -> str | None:
             return f"{name} sha256 differs from manifest"
         signatures[name] = signature
     if signatures != stamp:
-        try:
-            write_json_atomic(entry / STAMP, {"time": time.time(), "files": signatures})
-        except OSError:  # a read-only cache: verified, just not remembered
-            pass
+        _write_stamp(entry, signatures)
     return None
+
+
+def _write_stamp(entry: Path, signatures: dict) -> None:
+    """The `STAMP` of files whose sha256 were just found (or made) right."""
+    try:
+        write_json_atomic(entry / STAMP, {"time": time.time(), "files": signatures})
+    except OSError:  # a read-only cache: verified, just not remembered
+        pass
 
 
 class ContentCache:
@@ -254,6 +259,7 @@ class ContentCache:
                     record["sources"] = recorded(sources)
                 (tmp / MANIFEST).write_text(json.dumps(record, indent=1, default=str))
                 _install(tmp, entry)
+                _write_stamp(entry, {name: _signature(entry / name) for name in files})
             except OSError as exc:
                 if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                     raise _disk_full(kind, entry) from exc
