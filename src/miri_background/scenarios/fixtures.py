@@ -168,11 +168,17 @@ def _make_runs_first(request, run_dir: Path, get, done) -> None:
     makes one worker wait at each case's lock while the other builds it (after an edit:
     57 of 61 cases built by one worker, measured). Here a process takes the cases whose
     lock is free (non-blocking), starting at its share of the list (`worker_share`), then
-    waits for the others: the workers build disjoint parts. A warm run only looks up.
+    waits for the others: the workers build disjoint parts. A warm run only looks up. In
+    one process (no xdist, the mutation harness's ``-x`` sessions) nothing is gained, and
+    a case is made when its first test asks, so the first failing check stops the run
+    before the other cases are made.
     """
     from filelock import Timeout
 
-    from miri_background.pytest_plugin.session import worker_share
+    from miri_background.pytest_plugin.session import is_worker, worker_share
+
+    if not is_worker(request.config):
+        return
 
     selected = [c for c in dict.fromkeys(map(_case, request.session.items)) if c]
     k = worker_share(request.config, len(selected))
