@@ -24,7 +24,8 @@ from jwst.background import background_step as bstep
 from jwst.background import background_sub as bsub
 from stdatamodels.jwst import datamodels
 
-from miri_background.harness import faults, sensitivity
+from miri_background.harness import faults
+from miri_background.harness.sweeps import sensitivity
 
 SHAPE = (6, 8)
 SIGMA, MAXITERS = 2.0, 3
