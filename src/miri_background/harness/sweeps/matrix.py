@@ -310,9 +310,3 @@ def run(args) -> int:
         print(_row(r))
     print(f"wrote {args.out}")
     return 0
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m miri_background.matrix", description=__doc__)
-    add_arguments(parser)
-    sys.exit(run(parser.parse_args()))
