@@ -1,5 +1,5 @@
 """Command line: ``python -m miri_background <command>``: simulate, report, bench, matrix,
-sensitivity, specificity, scenarios, mutation, cache."""
+sensitivity, specificity, scenarios, mutation, cache, bless."""
 
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ COMMANDS = {
         "cosmic-ray mutants of jwst.background: suite vs jwst tests, reports/mutation.json",
     ),
     "cache": ("cache_cli", "the content cache: stats, prune [--size SIZE], clear"),
+    "bless": (
+        "harness.bless",
+        "rewrite truth/ (the truth tests with --update-truth) and show what changed",
+    ),
 }
 """Subcommand -> (module under miri_background, help): each module has
 ``add_arguments(parser)`` and ``run(args) -> int`` (imported only when chosen)."""

@@ -10,5 +10,6 @@ Read in this order:
    (sensitivity), per noise realisation (specificity), per jwst release (matrix);
 3. ``bench``: how long the suite takes, cold, warm and after an edit;
 4. ``mutation``: cosmic-ray mutants of jwst's background code, each scored by the suite and
-   by jwst's own unit tests, in sessions forked from one warm process.
+   by jwst's own unit tests, in sessions forked from one warm process;
+5. ``bless``: the truth tests with ``--update-truth``, then the diff of ``truth/``.
 """
