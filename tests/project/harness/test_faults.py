@@ -26,9 +26,10 @@ from stdatamodels.jwst import datamodels
 
 from miri_background.harness import faults
 from miri_background.harness.sweeps import sensitivity
+from miri_background.observation.notebook import NOTEBOOK_MAXITERS, NOTEBOOK_SIGMA
 
 SHAPE = (6, 8)
-SIGMA, MAXITERS = 2.0, 3
+SIGMA, MAXITERS = NOTEBOOK_SIGMA, NOTEBOOK_MAXITERS
 
 EXPECTED_CHANGE = {
     "sigma_ignored": "combined.data",
