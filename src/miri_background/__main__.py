@@ -1,5 +1,5 @@
 """Command line: ``python -m miri_background <command>``: simulate, report, bench, matrix,
-sensitivity, specificity, scenarios, mutation, cache."""
+sensitivity, specificity, scenarios, mutation, cache, bless."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ COMMANDS = {
     "report": ("report.build", "write reports/report.html and summary.json from the latest run"),
     "bench": ("harness.bench", "time cold / warm runs and stages, write reports/bench.json"),
     "matrix": (
-        "harness.matrix",
+        "harness.sweeps.matrix",
         "the physical checks against jwst releases, write reports/matrix.json",
     ),
     "sensitivity": (
-        "harness.sensitivity",
+        "harness.sweeps.sensitivity",
         "run the suite once per injected fault, write reports/sensitivity.json",
     ),
     "specificity": (
-        "harness.specificity",
+        "harness.sweeps.specificity",
         "run the physical checks over many seeds, write reports/specificity.json",
     ),
     "scenarios": (
@@ -30,10 +30,14 @@ COMMANDS = {
         "write docs/scenarios.md, the scenarios' table, from the catalog",
     ),
     "mutation": (
-        "harness.mutation",
+        "harness.mutation.run",
         "cosmic-ray mutants of jwst.background: suite vs jwst tests, reports/mutation.json",
     ),
     "cache": ("cache_cli", "the content cache: stats, prune [--size SIZE], clear"),
+    "bless": (
+        "harness.bless",
+        "rewrite truth/ (the truth tests with --update-truth) and show what changed",
+    ),
 }
 """Subcommand -> (module under miri_background, help): each module has
 ``add_arguments(parser)`` and ``run(args) -> int`` (imported only when chosen)."""

@@ -100,8 +100,8 @@ def read(directory: Path) -> tuple[dict[str, np.ndarray], dict]:
     npz, meta = directory / "fingerprints.npz", directory / "truth.json"
     if not npz.is_file() or not meta.is_file():
         raise FileNotFoundError(
-            f"no truth in {directory}: run `pytest tests/regression --update-truth` on the "
-            "canonical seed and commit truth/"
+            f"no truth in {directory}: run `python -m miri_background bless` (the truth tests "
+            "with --update-truth on the canonical seed) and commit truth/"
         )
     with np.load(npz) as data:
         return {k: data[k] for k in data.files}, json.loads(meta.read_text())

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import pytest
 
-from miri_background.observation import datasets
+from miri_background.observation import datasets, notebook
 from miri_background.observation import instrument as mi
 from miri_background.observation.notebook import SIGMAS
 
 SIGMA_IDS = {f"sigma{s:g}": s for s in SIGMAS}
-CLIPPING_SIGMAS = {"sigma1": 1.0, "sigma2": 2.0}
-"""Settings that can clip a lone star among 4 backgrounds (z_max = 2.31, see test_theory)."""
+LONE_OUTLIER_Z = len(notebook.BACKGROUND_NAMES) / (len(notebook.BACKGROUND_NAMES) - 1) ** 0.5
+"""The z a lone outlier reaches among the 4 backgrounds, N / sqrt(N - 1) = 2.31 (test_theory)."""
+CLIPPING_SIGMAS = {key: s for key, s in SIGMA_IDS.items() if s < LONE_OUTLIER_Z}
+"""Settings that can clip a lone star among the 4 backgrounds: sigma1, sigma2."""
 
 
 def seq_params() -> list:

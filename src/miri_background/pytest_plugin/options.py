@@ -78,7 +78,8 @@ def pytest_addoption(parser):
     group.addoption(
         "--update-truth",
         action="store_true",
-        help="rewrite truth/ from this run and print what changed (the okify step)",
+        help="rewrite truth/ from this run and print what changed (the okify step; "
+        "`python -m miri_background bless` runs it and shows the diff)",
     )
     group.addoption(
         "--inject-fault",

@@ -24,10 +24,12 @@ from jwst.background import background_step as bstep
 from jwst.background import background_sub as bsub
 from stdatamodels.jwst import datamodels
 
-from miri_background.harness import faults, sensitivity
+from miri_background.harness import faults
+from miri_background.harness.sweeps import sensitivity
+from miri_background.observation.notebook import NOTEBOOK_MAXITERS, NOTEBOOK_SIGMA
 
 SHAPE = (6, 8)
-SIGMA, MAXITERS = 2.0, 3
+SIGMA, MAXITERS = NOTEBOOK_SIGMA, NOTEBOOK_MAXITERS
 
 EXPECTED_CHANGE = {
     "sigma_ignored": "combined.data",

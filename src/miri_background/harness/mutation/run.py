@@ -1,9 +1,9 @@
 """``python -m miri_background mutation``: score the suite against cosmic-ray's mutants of
 jwst's imaging background code, side by side with jwst's own unit tests.
 
-Per mutant (`mutants.select`), pytest sessions (`mutation_sessions`) forked from this warm process
-(`mutant_fork`: the libraries imported once), each importing the mutated module from a
-throwaway copy (`mutant_import`; the installed jwst is only read)::
+Per mutant (`mutants.select`), pytest sessions (`sessions`) forked from this warm process (`fork`:
+the libraries imported once), each importing the mutated module from a throwaway copy
+(`serve`; the installed jwst is only read)::
 
     suite  pytest tests/regression -x --sim-level rate --data-set D -p no:cacheprovider
                --cache-dir DIR          (D = mirisim, then flight; scenario tests first)
@@ -24,7 +24,7 @@ pass; its durations set the default timeout (3 x + 60 s), and coverage.py record
 lines of the two files each side runs. A mutant whose statement (`mutants.statement_lines`)
 no session of a side ran cannot behave differently there: that side *survives* it without
 a session (``run`` false, ``reason`` says which lines); with ``--skip-equivalent`` so does
-every mutant declared equivalent (`mutation_report.equivalents`). Products keyed on jwst's code
+every mutant declared equivalent (`report.equivalents`). Products keyed on jwst's code
 (``software.served_overrides``) go to a per-mutant scratch cache (`cache.SCRATCH_ENV`),
 removed with the mutant; the simulation and the other inputs come from ``--cache-dir``.
 The report is rewritten atomically after every mutant (``complete`` false until the end),
@@ -43,11 +43,12 @@ from pathlib import Path
 
 from miri_background.cache import ContentCache
 from miri_background.files import write_json_atomic
-from miri_background.harness import mutant_fork, mutant_import, mutants, mutation_report
-from miri_background.harness import mutation_sessions as sessions_of
-from miri_background.harness.mutant_fork import Chain
-from miri_background.harness.mutation_report import SURVIVED
-from miri_background.harness.mutation_sessions import DATA_SETS
+from miri_background.harness.mutation import fork, mutants, serve
+from miri_background.harness.mutation import report as mutation_report
+from miri_background.harness.mutation import sessions as sessions_of
+from miri_background.harness.mutation.fork import Chain
+from miri_background.harness.mutation.report import SURVIVED
+from miri_background.harness.mutation.sessions import DATA_SETS
 from miri_background.harness.shards import parse_shard
 
 
@@ -132,7 +133,7 @@ class _Run:
         """The sessions of ``m`` (None: the clean pass) that must run; sides it cannot
         affect are recorded now."""
         run = self.work / ("clean" if m is None else f"mutant-{index:04d}")
-        digest = mutant_import.prepare(run / "hook", sources)
+        digest = serve.prepare(run / "hook", sources)
         sessions = sessions_of.side_sessions(self.args, run, digest, clean=m is None)
         record = {"run_dir": run, "sides": {}, "mutant": m}
         self.pending[str(run)] = record
@@ -201,7 +202,7 @@ def run(args) -> int:
     args.crds_root = crds_root(args.cache_dir)
     equivalent, notes = mutation_report.equivalents()
     report = _header(args, selected) | {"equivalents_notes": notes, "mutants": []}
-    print(f"preloaded the libraries in {mutant_fork.preload():.1f} s", flush=True)
+    print(f"preloaded the libraries in {fork.preload():.1f} s", flush=True)
     original = {m.module: mutants.original_source(m.file) for m in _one_per_file()}
     with tempfile.TemporaryDirectory(prefix="mb-mutation-") as tmp:
         work = Path(tmp)
@@ -211,7 +212,7 @@ def run(args) -> int:
         if not args.no_clean:
             clean = _Run(args, work, report, executed, equivalent)
             chains = clean.chains(0, None, original)
-            mutant_fork.run_chains(
+            fork.run_chains(
                 chains, args.workers, lambda s: fixed or 1800.0, clean.finished, sessions_of.outcome
             )
             print(f"clean: {_line(report['clean'])}", flush=True)
@@ -232,7 +233,7 @@ def run(args) -> int:
         chains = [
             c for i, m in enumerate(selected) for c in mutation.chains(i, m, {m.module: m.source()})
         ]
-        mutant_fork.run_chains(
+        fork.run_chains(
             chains,
             args.workers,
             lambda s: fixed or report["timeout_seconds"].get(s.label, 1800.0),

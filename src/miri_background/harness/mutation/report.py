@@ -8,8 +8,9 @@ mutants and E the equivalent ones::
 
 Timeouts count as killed (and are counted apart); a side that errored (the harness could
 not tell) counts as not killed and is listed. Equivalent mutants come from
-``data/equivalent_mutants.json``; an equivalent mutant that a side killed is listed as
-a contradiction for a reviewer. ``merge`` combines the JSON files of shards into one.
+``equivalent_mutants.json`` (beside this module); an equivalent mutant that a side killed
+is listed as a contradiction for a reviewer. ``merge`` combines the JSON files of shards
+into one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 import statistics
 from importlib.resources import files
 
-from miri_background.harness import mutants
+from miri_background.harness.mutation import mutants
 
 SIDES = ("suite", "jwst")
 KILLED, SURVIVED, ERROR = "killed", "survived", "error"
@@ -27,7 +28,7 @@ KILLED, SURVIVED, ERROR = "killed", "survived", "error"
 def equivalents() -> tuple[dict[str, str], list[str]]:
     """({mutant id: reason} for the installed files, notes on ignored entries)."""
     data = json.loads(
-        files("miri_background.harness").joinpath("equivalent_mutants.json").read_text()
+        files("miri_background.harness.mutation").joinpath("equivalent_mutants.json").read_text()
     )
     current = {f: mutants.file_sha256(f) for f in mutants.FILES}
     stale = sorted(f for f, sha in data["sha256"].items() if current.get(f) != sha)

@@ -13,8 +13,8 @@ import pytest
 from astropy.io import fits
 from astropy.stats import mad_std
 
-from miri_background.harness import matrix, matrix_compare
 from miri_background.harness.pytest_run import read_junit
+from miri_background.harness.sweeps import matrix, matrix_compare
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" tests="6">

@@ -10,7 +10,7 @@ imports them once in the harness; each session is then a ``fork`` of it (POSIX) 
 2. drops every ``jwst`` and ``miri_background`` module from ``sys.modules``, so both are
    imported afresh in the child (what pytest imports is rewritten as usual, and nothing
    the parent bound stands in for a mutated module); the third-party libraries stay warm;
-3. puts `mutant_import.MutantFinder` first on ``sys.meta_path`` and sets the session's
+3. puts `serve.MutantFinder` first on ``sys.meta_path`` and sets the session's
    environment (``MUTANT_ENV`` among it), working directory and log (fd 1 and 2);
 4. optionally measures, with coverage.py, which lines of the served copies run;
 5. runs ``pytest.main(args)`` and leaves with its exit status (``os._exit``: no handler
@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from miri_background.harness import mutant_import
+from miri_background.harness.mutation import serve
 
 PRELOAD = (
     "numpy",
@@ -84,9 +84,9 @@ class Session:
         pytest's arguments (``pytest.main(list(args))``).
     cwd : Path
     env : dict
-        Set in the child's ``os.environ`` (`mutant_import.MUTANT_ENV` among them).
+        Set in the child's ``os.environ`` (`serve.MUTANT_ENV` among them).
     hook : Path
-        The `mutant_import.prepare` directory whose modules the child serves.
+        The `serve.prepare` directory whose modules the child serves.
     log : Path
         The child's stdout and stderr.
     plugins : tuple
@@ -128,7 +128,7 @@ def _child(session: Session, parent: int) -> None:
         for name in [n for n in sys.modules if n.split(".")[0] in FRESH]:
             del sys.modules[name]
         os.environ.update(session.env)
-        mutant_import.install(session.hook)
+        serve.install(session.hook)
         code = _pytest(session)
     except BaseException:  # anything before pytest: the parent reads the log
         traceback.print_exc()
@@ -154,7 +154,7 @@ def _pytest(session: Session) -> int:
         return int(pytest.main(list(session.args), plugins=list(session.plugins)))
     import coverage
 
-    served = mutant_import.served_files(session.hook)
+    served = serve.served_files(session.hook)
     cov = coverage.Coverage(data_file=None, include=list(served.values()), config_file=False)
     cov.start()
     try:

@@ -6,7 +6,7 @@
     hook/served/<module>.py      the mutated source (its __pycache__ is written here too)
     hook/loaded.log              one line "<pid> <module>" per process that imported it
 
-`install` (run by each forked session, `mutant_fork`) puts a `MutantFinder` first on
+`install` (run by each forked session, `fork`) puts a `MutantFinder` first on
 ``sys.meta_path``. It answers only for the names in ``served.json`` (a spec whose loader
 reads the copy); every other module, the rest of ``jwst`` included, is found as usual.
 Nothing is written under the installed package, so killing the harness (or a session) at

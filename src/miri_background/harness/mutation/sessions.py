@@ -1,4 +1,4 @@
-"""The sessions of one mutant, per side, and how their outcomes read (`mutation`).
+"""The sessions of one mutant, per side, and how their outcomes read (`run`).
 
 Suite side: one session per data set (``--data-set``), scenario tests first
 (`ScenariosFirst`), a scratch cache in the mutant's directory; jwst side: jwst's
@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from miri_background.cache import SCRATCH_ENV
-from miri_background.harness import mutant_import, mutants
-from miri_background.harness.mutant_fork import Session
-from miri_background.harness.mutation_report import ERROR, KILLED, SURVIVED
+from miri_background.harness.mutation import mutants, serve
+from miri_background.harness.mutation.fork import Session
+from miri_background.harness.mutation.report import ERROR, KILLED, SURVIVED
 from miri_background.harness.pytest_run import failures, read_junit
 from miri_background.inputs import crds_local
 
@@ -70,7 +70,7 @@ def side_sessions(args, run: Path, digest: str, clean: bool) -> dict[str, list[S
     context. ``clean``: each session also records the lines of the served files it ran.
     """
     hook = run / "hook"
-    served = {mutant_import.MUTANT_ENV: digest}
+    served = {serve.MUTANT_ENV: digest}
     suite = []
     for data_set in args.data_sets:
         junit = run / f"suite-{data_set}.xml"
@@ -124,7 +124,7 @@ def outcome(session: Session, code: int | None, seconds: float, pid: int) -> dic
         status, first = KILLED, first or f"pytest exit {code} (no test failed: collection/internal)"
     else:
         status = ERROR
-    imported = any(line.split()[0] == str(pid) for line in mutant_import.loaded(session.hook))
+    imported = any(line.split()[0] == str(pid) for line in serve.loaded(session.hook))
     tail = ""
     if status == SURVIVED and not imported:
         status, tail = ERROR, "mutated module never imported"

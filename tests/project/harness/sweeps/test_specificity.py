@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from miri_background.__main__ import main
-from miri_background.harness import specificity
+from miri_background.harness.sweeps import specificity
 
 
 @pytest.mark.parametrize(

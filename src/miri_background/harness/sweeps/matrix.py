@@ -1,4 +1,4 @@
-"""``python -m miri_background.matrix``: the physical checks against a list of jwst releases.
+"""``python -m miri_background matrix``: the physical checks against a list of jwst releases.
 
 For each release R, under ``.cache/matrix/<R>/``:
 
@@ -45,8 +45,8 @@ from collections import Counter
 from pathlib import Path
 
 from miri_background.files import write_json_atomic
-from miri_background.harness.matrix_compare import compare_with_reference, uncal_files
 from miri_background.harness.pytest_run import Outcome, pytest_command, read_junit
+from miri_background.harness.sweeps.matrix_compare import compare_with_reference, uncal_files
 
 RELEASES = ("1.16.1", "1.18.1", "1.20.2", "2.0.1", "3.0.0")
 """jwst 1.12.5 does not install on Python 3.11 (its scipy pin needs a Fortran compiler)."""
@@ -310,9 +310,3 @@ def run(args) -> int:
         print(_row(r))
     print(f"wrote {args.out}")
     return 0
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m miri_background.matrix", description=__doc__)
-    add_arguments(parser)
-    sys.exit(run(parser.parse_args()))
