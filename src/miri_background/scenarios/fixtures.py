@@ -180,7 +180,8 @@ def _make_runs_first(request, run_dir: Path, get, done) -> None:
     if not is_worker(request.config):
         return
 
-    selected = [c for c in dict.fromkeys(map(_case, request.session.items)) if c]
+    cases_of_items = dict.fromkeys(map(_case, request.session.items))
+    selected = [c for c in cases_of_items if isinstance(c, Case)]  # not another 'case'
     k = worker_share(request.config, len(selected))
     order = selected[k:] + selected[:k]
     locks = run_dir / "scenario-locks"
