@@ -11,12 +11,10 @@ sha256 of the canonical JSON of the parts, so anything that changes a part chang
   next builder removes.
 - Never trusted blindly: each hit re-checks every file's size and sha256; a missing
   manifest, a missing file or a checksum mismatch is logged with the reason and the entry
-  is rebuilt. A file whose (size, mtime, ctime, inode) are those recorded in the entry's
-  `STAMP` when its sha256 was last found right, less than `STAMP_MAX_AGE_S` ago, is not
-  hashed again (git's index does the same): any write to a file, through a hard link in a
-  run directory too, sets its ctime, which no program can set back; hashing the 1.7 GB a
-  warm run reads cost 1.75 s of its ~14 s of CPU (measured). A fault of the medium below
-  the file system is left to the daily full re-hash.
+  is rebuilt. A file whose (size, mtime, ctime, inode) match the entry's `STAMP` of its
+  last good sha256 (under a day old) is not hashed again, as git's index does: any write,
+  through a run directory's hard link too, sets a ctime no program can set back (hashing
+  cost a warm run 1.75 s of its ~14 s of CPU); the medium below is left to the daily re-hash.
 
 Depend mode (`depend`): a ``build`` that returns the source files its products depend on
 (`pipeline.code_trace.Trace.files`) gets them stored in the manifest as ``sources``
@@ -137,15 +135,12 @@ def _check(entry: Path) -> tuple[str | None, int]:
     return changed_source(sources) or _changed_file(entry, files), len(sources)
 
 
-STAMP = ".verified.json"
-"""Per entry: {file: [size, mtime_ns, ctime_ns, inode]} when its sha256 last matched."""
-STAMP_MAX_AGE_S = 24 * 3600.0
-"""A stamp older than this is ignored: every file is hashed again at least once a day."""
+STAMP = ".verified.json"  # {file: [size, mtime_ns, ctime_ns, inode]} at its last good sha256
+STAMP_MAX_AGE_S = 24 * 3600.0  # an older stamp is ignored: every file re-hashed daily
 
 
 def _signature(path: Path) -> list[int]:
-    st = path.stat()
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    return [(st := path.stat()).st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
 def _stamp(entry: Path) -> dict:
@@ -177,8 +172,7 @@ def _changed_file(entry: Path, files: dict) -> str | None:
 
 
 def _write_stamp(entry: Path, signatures: dict) -> None:
-    """The `STAMP` of files whose sha256 were just found (or made) right."""
-    try:
+    try:  # the `STAMP` of files whose sha256 were just found (or made) right
         write_json_atomic(entry / STAMP, {"time": time.time(), "files": signatures})
     except OSError:  # a read-only cache: verified, just not remembered
         pass
