@@ -22,6 +22,8 @@ from miri_background.scenarios.run import ScenarioRun
 
 ARRAYS = ("data", "err", "dq", "var_poisson", "var_rnoise", "var_flat")
 GEOMETRY_KEYWORDS = ("SUBSTRT1", "SUBSTRT2", "SUBSIZE1", "SUBSIZE2")
+ORACLE_MODULES = ("scenarios.oracle", "checks.oracle")
+"""The modules the scenario oracle computes with (its placement, the clipped-mean rule)."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ def load(run: ScenarioRun, cache: ContentCache | None = None) -> CaseProducts:
 
     parts = {"inputs": run.inputs.key, "sigma": run.case.sigma, "maxiters": MAXITERS}
     expected = scenario_oracle.Expected(
-        **expectations.cached(cache, "scenario-oracle", parts, "scenarios.oracle", compute)
+        **expectations.cached(cache, "scenario-oracle", parts, ORACLE_MODULES, compute)
     )
     combined = read(run.combined) if run.combined is not None else None
     return CaseProducts(run, science, backgrounds, read(run.bsub), combined, expected)

@@ -1,0 +1,58 @@
+"""Faults on the products' path beyond jwst/background: ``--inject-fault <this file>::NAME``.
+
+Each patches, in process, code the notebook's products pass through besides the background
+step: astropy's sigma clipping (``astropy.stats.sigma_clipping.SigmaClip``, which jwst's
+``sigma_clip(cdata, sigma=, maxiters=, axis=0)`` builds and calls) and Image2Pipeline
+(``jwst.pipeline.calwebb_image2``). Each models a cosmic-ray mutant of that code; the suite
+must fail under every one of them.
+"""
+
+from __future__ import annotations
+
+
+def fault_sigma_clip_centre_mean() -> None:
+    """astropy's sigma clipping centres on the mean where ``cenfunc='median'`` is asked
+    (the default jwst relies on): a lone outlier pulls the centre towards itself."""
+    from astropy.stats.sigma_clipping import SigmaClip
+
+    original = SigmaClip.__init__
+
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if self.cenfunc == "median":
+            self.cenfunc = "mean"
+            self._cenfunc_parsed = self._parse_cenfunc("mean")
+
+    SigmaClip.__init__ = __init__
+
+
+def fault_sigma_clip_maxiters_one_less() -> None:
+    """astropy's sigma clipping stops one pass before ``maxiters`` (an off-by-one in its
+    iteration count): maxiters=3 clips in at most 2 passes."""
+    from astropy.stats.sigma_clipping import SigmaClip
+
+    original = SigmaClip.__init__
+
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if self.maxiters != float("inf"):
+            self.maxiters -= 1
+
+    SigmaClip.__init__ = __init__
+
+
+def fault_image2_warns_wrong_number_of_science() -> None:
+    """Image2Pipeline warns "Wrong number of science files" for a product with exactly one
+    science member (the mutant ``len(science) != 1`` -> ``== 1``), then goes on as usual."""
+    from jwst.pipeline import calwebb_image2
+
+    original = calwebb_image2.Image2Pipeline.process_exposure_product
+
+    def process_exposure_product(self, exp_product, *args, **kwargs):
+        calwebb_image2.log.warning(
+            "Wrong number of science files found in {}".format(exp_product["name"])
+        )
+        calwebb_image2.log.warning("    Using only first one.")
+        return original(self, exp_product, *args, **kwargs)
+
+    calwebb_image2.Image2Pipeline.process_exposure_product = process_exposure_product
