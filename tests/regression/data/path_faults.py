@@ -17,13 +17,13 @@ def fault_sigma_clip_centre_mean() -> None:
 
     original = SigmaClip.__init__
 
-    def __init__(self, *args, **kwargs):
+    def centred_on_mean(self, *args, **kwargs):
         original(self, *args, **kwargs)
         if self.cenfunc == "median":
             self.cenfunc = "mean"
             self._cenfunc_parsed = self._parse_cenfunc("mean")
 
-    SigmaClip.__init__ = __init__
+    SigmaClip.__init__ = centred_on_mean
 
 
 def fault_sigma_clip_maxiters_one_less() -> None:
@@ -33,12 +33,12 @@ def fault_sigma_clip_maxiters_one_less() -> None:
 
     original = SigmaClip.__init__
 
-    def __init__(self, *args, **kwargs):
+    def one_pass_less(self, *args, **kwargs):
         original(self, *args, **kwargs)
         if self.maxiters != float("inf"):
             self.maxiters -= 1
 
-    SigmaClip.__init__ = __init__
+    SigmaClip.__init__ = one_pass_less
 
 
 def fault_image2_warns_wrong_number_of_science() -> None:
