@@ -56,3 +56,53 @@ def fault_image2_warns_wrong_number_of_science() -> None:
         return original(self, exp_product, *args, **kwargs)
 
     calwebb_image2.Image2Pipeline.process_exposure_product = process_exposure_product
+
+
+def fault_image2_first_products_backgrounds() -> None:
+    """Image2Pipeline subtracts the first product's backgrounds from every product (a
+    member list kept from the first pass of its loop over the products)."""
+    from jwst.pipeline import calwebb_image2
+
+    original = calwebb_image2.Image2Pipeline.process_exposure_product
+    first: dict[int, list] = {}
+
+    def process_exposure_product(self, exp_product, *args, **kwargs):
+        members = exp_product["members"]
+        backgrounds = first.setdefault(
+            id(self), [m for m in members if m["exptype"] == "background"]
+        )
+        own = [m for m in members if m["exptype"] != "background"]
+        return original(self, {**exp_product, "members": own + backgrounds}, *args, **kwargs)
+
+    calwebb_image2.Image2Pipeline.process_exposure_product = process_exposure_product
+
+
+def fault_image2_output_named_after_association() -> None:
+    """Image2Pipeline leaves its output name unset for every product (the mutant of
+    ``save_results & (output_file is None)`` that never takes the product's name), so the
+    products' outputs are named after the association and overwrite each other."""
+    from jwst.pipeline import calwebb_image2
+
+    original = calwebb_image2.Image2Pipeline.process_exposure_product
+
+    def process_exposure_product(self, exp_product, *args, **kwargs):
+        self.output_file = None
+        return original(self, exp_product, *args, **kwargs)
+
+    calwebb_image2.Image2Pipeline.process_exposure_product = process_exposure_product
+
+
+def fault_strun_drops_maxiters() -> None:
+    """strun-style arguments (``Step.from_cmdline``) lose a nested step's ``maxiters``
+    (``--steps.bkg_subtract.maxiters=1``): the step runs at its default, None."""
+    import argparse
+
+    from stpipe import _cmdline
+
+    original = _cmdline._override_config_from_args
+
+    def override_config_from_args(config, args):
+        kept = {k: v for k, v in vars(args).items() if not k.endswith(".maxiters")}
+        original(config, argparse.Namespace(**kept))
+
+    _cmdline._override_config_from_args = override_config_from_args
