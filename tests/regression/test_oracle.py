@@ -37,7 +37,7 @@ def oracle_combined(content_cache, background_stack):
             content_cache,
             "notebook-oracle",
             parts,
-            "checks.oracle",
+            ("checks.oracle",),
             lambda: vars(oracle.combine(values, errors, dqs, sigma, NOTEBOOK_MAXITERS)),
         )
         return oracle.Combined(**arrays)

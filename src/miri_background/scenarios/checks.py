@@ -17,11 +17,13 @@ from miri_background.checks import expectations
 from miri_background.checks.require import FLOAT32_RTOL
 from miri_background.frozen import FrozenMap
 from miri_background.scenarios import oracle as scenario_oracle
-from miri_background.scenarios.model import MAXITERS, Scenario, Subarray, siaf_subarray
+from miri_background.scenarios.model import Scenario, Subarray, siaf_subarray
 from miri_background.scenarios.run import ScenarioRun
 
 ARRAYS = ("data", "err", "dq", "var_poisson", "var_rnoise", "var_flat")
 GEOMETRY_KEYWORDS = ("SUBSTRT1", "SUBSTRT2", "SUBSIZE1", "SUBSIZE2")
+ORACLE_MODULES = ("scenarios.oracle", "checks.oracle")
+"""The modules the scenario oracle computes with (its placement, the clipped-mean rule)."""
 
 
 @dataclass(frozen=True)
@@ -114,13 +116,13 @@ def load(run: ScenarioRun, cache: ContentCache | None = None) -> CaseProducts:
 
     def compute() -> dict:
         expected = scenario_oracle.combine(
-            list(placed(scenario, backgrounds)), run.case.sigma, MAXITERS
+            list(placed(scenario, backgrounds)), run.case.sigma, run.case.maxiters
         )
         return vars(expected)
 
-    parts = {"inputs": run.inputs.key, "sigma": run.case.sigma, "maxiters": MAXITERS}
+    parts = {"inputs": run.inputs.key, "sigma": run.case.sigma, "maxiters": run.case.maxiters}
     expected = scenario_oracle.Expected(
-        **expectations.cached(cache, "scenario-oracle", parts, "scenarios.oracle", compute)
+        **expectations.cached(cache, "scenario-oracle", parts, ORACLE_MODULES, compute)
     )
     combined = read(run.combined) if run.combined is not None else None
     return CaseProducts(run, science, backgrounds, read(run.bsub), combined, expected)
@@ -213,7 +215,9 @@ def borderline(case: CaseProducts) -> np.ndarray:
         return result
     in_frame = placed(case.scenario, case.backgrounds)
     for y, x in zip(*np.nonzero(off), strict=True):
-        for alt in scenario_oracle.either_side(list(in_frame), case.sigma, MAXITERS, y, x):
+        for alt in scenario_oracle.either_side(
+            list(in_frame), case.sigma, case.run.case.maxiters, y, x
+        ):
             if close(data[y, x], alt.data[0, 0]) and close(err[y, x], alt.err[0, 0]):
                 result[y, x] = True
     return result
