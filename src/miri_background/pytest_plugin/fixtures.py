@@ -26,6 +26,7 @@ from miri_background.pytest_plugin.session import (
     worker_share,
 )
 from miri_background.pytest_plugin.setup_errors import artifactory_tree_of, real_data_inputs
+from miri_background.run_records import relative
 
 
 @pytest.fixture(scope="session")
@@ -182,6 +183,7 @@ def run_detector1(request, inputs, content_cache, run_dir, note):
         {
             "skipped": inputs.rates is not None,
             "seconds": seconds,
+            "rates": {n: relative(run_dir, p) for n, p in products.rates.items()},
             "exposures": {
                 n: {
                     "hit": e.hit,
@@ -232,6 +234,13 @@ def run_background(request, inputs, associations, content_cache, run_dir, note):
             "pipeline_seconds": {f"sigma{s:g}": dict(r.seconds) for s, r in runs.items()},
             "ran_by": {f"sigma{s:g}": dict(r.workers) for s, r in runs.items()},
             "hits": {f"sigma{s:g}": dict(r.hits) for s, r in runs.items()},
+            "products": {
+                f"{s:g}": {
+                    kind: {n: relative(run_dir, p) for n, p in paths.items()}
+                    for kind, paths in (("bsub", r.bsub), ("combinedbackground", r.combined))
+                }
+                for s, r in runs.items()
+            },
             "fault": request.config.getoption("inject_fault"),
         },
     )

@@ -1,7 +1,7 @@
 """``python -m miri_background report``: one run directory as a self-contained HTML page.
 
-Reads ``<run>/detector1/*_rate.fits``, ``<run>/background/sigma{1,2,3}/`` (bsub and combined
-background), ``<run>/stages/*.json`` and ``<run>/outcomes.json``, and writes
+Reads the run record (`run_records.read_run`: the stages' records, the product files they
+list, the outcomes) and nothing else of the run directory, and writes
 ``<out>/report.html`` (every image an embedded base64 PNG, so it opens from disk) and
 ``<out>/summary.json``. Sections follow the validation notebook: the rate, combined and
 bsub images (ZScale, DN/s), the sky-pixel and star-pixel tables, sky-residual histograms,
@@ -10,7 +10,9 @@ This module gathers the run's facts (outcomes, stages, versions) and writes the 
 `report_products` reads the products, `report_figures` draws, `report_html` lays out.
 
 A missing or incomplete product set does not stop the report: the outcomes still matter
-most when the pipeline failed, so the image sections then say what is missing.
+most when the pipeline failed, so the image sections then say what is missing (a stage
+that did not record its products, or every listed file that is gone, by path), and
+``summary.json`` holds the same message as ``products_missing``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from miri_background.report.products import (
     pixels_of_interest,
     sky_residuals,
 )
-from miri_background.run_records import read_outcomes, read_stages
+from miri_background.run_records import RunRecord, read_run
 from miri_background.scenarios.report import scenario_figures, scenario_rows
 
 log = logging.getLogger(__name__)
@@ -116,14 +118,15 @@ def write_report(run_dir: Path, out: Path, *, truth: Path | None = None) -> dict
         If ``truth`` (given or recorded) is not a directory.
     """
     t0 = time.perf_counter()
-    stages = read_stages(run_dir)
-    inputs = _first(stages, "inputs") or {}
+    record = read_run(run_dir)
+    stages = record.stages
+    inputs = record.first("inputs") or {}
     truth = truth or (Path(inputs["sim_truth"]) if inputs.get("sim_truth") else None)
     if truth is not None and not truth.is_dir():
         raise ValueError(
             f"simulator truth {truth} (--truth or the run's record) is not a directory"
         )
-    outcomes = read_outcomes(run_dir)
+    outcomes = record.outcomes
     tests = summarise_outcomes(outcomes)
     summary = {
         "verdict": tests["verdict"],
@@ -148,11 +151,11 @@ def write_report(run_dir: Path, out: Path, *, truth: Path | None = None) -> dict
         "fault": next(
             (s["background"]["fault"] for s in stages.values() if "background" in s), None
         ),
-        "cache": cache_hits(stages),
+        "cache": cache_hits(record),
         "timings_s": stage_timings(stages, tests["tests"]),
     }
     try:
-        products = load_run_products(run_dir, truth)
+        products = load_run_products(record, truth)
     except FileNotFoundError as exc:
         products, summary["products_missing"] = None, str(exc)
         log.warning("report without images and tables: %s", exc)
@@ -172,8 +175,8 @@ def write_report(run_dir: Path, out: Path, *, truth: Path | None = None) -> dict
             "exposures": {n: r["stats"] for n, r in residuals.items()},
         }
         figures = all_figures(products, residuals, star, NOTEBOOK_SIGMA)
-    summary["scenarios"] = scenario_rows(run_dir, tests["tests"])
-    figures |= scenario_figures(run_dir)
+    summary["scenarios"] = scenario_rows(record, tests["tests"])
+    figures |= scenario_figures(record)
     if (out / "matrix.json").is_file():
         summary["matrix"] = matrix_rows(out / "matrix.json")
     if (out / "mutation.json").is_file():
@@ -217,10 +220,6 @@ def matrix_rows(path: Path) -> list[dict]:
             }
         )
     return rows
-
-
-def _first(stages: dict, stage: str) -> dict | None:
-    return next((s[stage] for s in stages.values() if stage in s), None)
 
 
 def _manifest_seed(truth: Path | None) -> int | None:
@@ -286,23 +285,25 @@ def _count(tests: list[dict]) -> dict[str, int]:
     return counts | {"total": len(tests)}
 
 
-def cache_hits(stages: dict[str, dict]) -> dict:
+def cache_hits(record: RunRecord) -> dict:
     """detector1 cache use over all processes: an exposure is a hit when no process built it."""
     built: dict[str, str] = {}
     seen: set[str] = set()
-    for worker, record in stages.items():
-        for name, entry in record.get("detector1", {}).get("exposures", {}).items():
+    for worker, stages in record.stages.items():
+        for name, entry in stages.get("detector1", {}).get("exposures", {}).items():
             seen.add(name)
             if not entry["hit"]:
                 built[name] = f"{worker}: {entry['seconds']:.1f} s ({entry['reason']})"
-    inputs = _first(stages, "inputs")
+    inputs = record.first("inputs")
     return {
         "detector1_hits": len(seen) - len(built),
         "detector1_exposures": len(seen),
         "detector1_built": built,
         "inputs_hit": inputs.get("hit") if inputs else None,
         # entries that failed verification and were rebuilt (notices.repair_line)
-        "repairs": [line for record in stages.values() for line in record.get("cache_repairs", [])],
+        "repairs": [
+            line for stages in record.stages.values() for line in stages.get("cache_repairs", [])
+        ],
     }
 
 

@@ -11,6 +11,7 @@ import pytest
 from tests.project.suite_runner import run_suite
 
 from miri_background.report import build as report
+from miri_background.run_records import read_run
 
 CONFTEST = '''
 pytest_plugins = ("miri_background.pytest_plugin",)
@@ -59,6 +60,6 @@ def test_cache_repair_is_one_line(tmp_path, workers) -> None:
     assert len(lines) == 1, second.output
     assert f"toy entry {key} (a): a.txt sha256 differs from manifest; rebuilt in" in lines[0]
     (run_dir,) = (tmp_path / "runs").glob("run-*")
-    repairs = report.cache_hits(report.read_stages(run_dir))["repairs"]
+    repairs = report.cache_hits(read_run(run_dir))["repairs"]
     assert len(repairs) == 1 and key in repairs[0], repairs
     assert damaged.read_text() == "a" * 100

@@ -55,11 +55,14 @@ def outcomes_record(entries, exitstatus: int) -> dict:
 
 
 def make_run_dir(path: Path, run_dir: Path, inputs) -> Path:
-    """A run directory sharing this session's products, with an ``inputs`` stage record
-    and the fabricated outcomes."""
+    """A run directory sharing this session's products (a link per file, so that a test
+    can remove one), with an ``inputs`` stage record and the fabricated outcomes."""
     path.mkdir(parents=True)
     for part in ("detector1", "background"):
-        (path / part).symlink_to(run_dir / part, target_is_directory=True)
+        for made in (run_dir / part).rglob("*.fits"):
+            link = path / made.relative_to(run_dir)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(made)
     (path / "stages").mkdir()
     for record in run_dir.glob("stages/*.json"):
         shutil.copy(record, path / "stages" / record.name)
@@ -277,6 +280,45 @@ def test_report_without_products(tmp_path):
     assert summary["products_missing"].startswith("no "), summary["products_missing"]
     assert "CRDS exited (255)" in page
     assert "<img" not in page
+
+
+def _edit_records(run: Path, edit) -> None:
+    """Apply ``edit`` to every stage record of ``run`` that has a background record."""
+    for path in (run / "stages").glob("*.json"):
+        record = json.loads(path.read_text())
+        if "background" in record:
+            edit(record["background"])
+            path.write_text(json.dumps(record))
+
+
+def test_report_reads_only_what_the_record_lists(tmp_path, run_dir, inputs, run_background):
+    """Files the record does not list are not the report's business: a record of sigma 2
+    alone, and sigma 1 and 3 products deleted, still give the full report for sigma 2."""
+    run = make_run_dir(tmp_path / "run", run_dir, inputs)
+    _edit_records(run, lambda bkg: bkg.update(products={"2": bkg["products"]["2"]}))
+    science = next(iter(run_background[2.0].bsub))
+    (run / "background" / "sigma1" / f"{science}_bsub.fits").unlink()
+    (run / "background" / "sigma3" / f"{science}_combinedbackground.fits").unlink()
+    summary = report.write_report(run, tmp_path / "out")
+    assert "products_missing" not in summary, summary["products_missing"]
+    assert list(summary["tables"]["star_pixel"]["combined"]) == ["2"], summary["tables"]
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert len(re.findall(r"<img ", page)) == len(FIGURES), "images of the sigma=2 products"
+
+
+def test_report_names_a_listed_file_that_is_gone(tmp_path, run_dir, inputs, run_background):
+    """A file the record lists is gone: the page and the summary name it, and the rest of
+    the report (verdict, outcomes, run facts) is still written."""
+    run = make_run_dir(tmp_path / "run", run_dir, inputs)
+    science = next(iter(run_background[2.0].bsub))
+    gone = run / "background" / "sigma2" / f"{science}_bsub.fits"
+    gone.unlink()
+    summary = report.write_report(run, tmp_path / "out")
+    expected = f"1 of the 32 product files the run record lists are missing: {gone}"
+    assert summary["products_missing"] == expected, summary["products_missing"]
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert f"No images or tables: {expected}" in page
+    assert summary["counts"] == EXPECTED_COUNTS and "<img" not in page
 
 
 def test_report_cli_needs_a_run(tmp_path, capsys):

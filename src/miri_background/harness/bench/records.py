@@ -1,10 +1,6 @@
-"""Stage times of a suite run, from the records of its run directory."""
+"""Stage times and outcomes of a suite run, from its run record (`run_records.read_run`)."""
 
 from __future__ import annotations
-
-from pathlib import Path
-
-from miri_background.run_records import read_outcomes
 
 
 def stage_times(stages: dict[str, dict]) -> dict:
@@ -61,9 +57,9 @@ def bare_seconds(times: dict) -> float | None:
     busiest = max(times["detector1_calls_s"].values(), default=0.0)
     return busiest + max(times["background_calls_s"].values())
 
-def outcome_summary(run_dir: Path) -> dict:
-    """Counts per outcome and the summed call durations (s) from ``outcomes.json``."""
-    record = read_outcomes(run_dir)
+def outcome_summary(record: dict | None) -> dict:
+    """Counts per outcome and the summed call durations (s) from the run record's
+    ``outcomes`` (None: the session did not finish)."""
     if record is None:
         return {"counts": {}, "tests_s": None, "exitstatus": None}
     counts: dict[str, int] = {}

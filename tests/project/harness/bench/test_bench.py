@@ -115,7 +115,7 @@ def test_read_stages_keys_records_by_worker(tmp_path):
     (tmp_path / "stages").mkdir()
     for worker, record in COLD_STAGES.items():
         (tmp_path / "stages" / f"{worker}.json").write_text(json.dumps(record))
-    got = run_records.read_stages(tmp_path)
+    got = run_records.read_run(tmp_path).stages
     assert got == COLD_STAGES, f"workers read: {sorted(got)}, expected gw0 and gw1"
 
 
@@ -127,7 +127,7 @@ def test_outcome_summary_counts_outcomes_and_sums_call_durations(tmp_path):
         {"nodeid": "a::t4", "when": "setup", "outcome": "failed", "duration_s": 30.0},
     ]
     (tmp_path / "outcomes.json").write_text(json.dumps({"exitstatus": 1, "tests": tests}))
-    got = records.outcome_summary(tmp_path)
+    got = records.outcome_summary(run_records.read_run(tmp_path).outcomes)
     expected = {
         "counts": {"passed": 1, "failed": 2, "xfailed": 1},
         "tests_s": 3.75,
@@ -137,7 +137,7 @@ def test_outcome_summary_counts_outcomes_and_sums_call_durations(tmp_path):
 
 
 def test_outcome_summary_without_outcomes_file(tmp_path):
-    got = records.outcome_summary(tmp_path)
+    got = records.outcome_summary(run_records.read_run(tmp_path).outcomes)
     assert got["tests_s"] is None and got["counts"] == {}, f"no outcomes.json gave {got}"
 
 
