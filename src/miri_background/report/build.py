@@ -1,7 +1,7 @@
 """``python -m miri_background report``: one run directory as a self-contained HTML page.
 
 Reads the run record (`run_records.read_run`: the stages' records, the product files they
-list, the outcomes) and nothing else of the run directory, and writes
+list, the outcome record they name) and nothing else of the run directory, and writes
 ``<out>/report.html`` (every image an embedded base64 PNG, so it opens from disk) and
 ``<out>/summary.json``. Sections follow the validation notebook: the rate, combined and
 bsub images (ZScale, DN/s), the sky-pixel and star-pixel tables, sky-residual histograms,
@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -37,7 +38,7 @@ from miri_background.report.products import (
     pixels_of_interest,
     sky_residuals,
 )
-from miri_background.run_records import RunRecord, read_run
+from miri_background.run_records import Outcome, RunRecord, read_run
 from miri_background.scenarios.report import scenario_figures, scenario_rows
 
 log = logging.getLogger(__name__)
@@ -126,15 +127,15 @@ def write_report(run_dir: Path, out: Path, *, truth: Path | None = None) -> dict
         raise ValueError(
             f"simulator truth {truth} (--truth or the run's record) is not a directory"
         )
-    outcomes = record.outcomes
-    tests = summarise_outcomes(outcomes)
+    tests = summarise_outcomes(record.tests, record.exitstatus)
     summary = {
         "verdict": tests["verdict"],
         "verdict_reason": tests["reason"],
         "run": str(run_dir),
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "counts": tests["counts"],
-        "exitstatus": None if outcomes is None else outcomes.get("exitstatus"),
+        "exitstatus": record.exitstatus,
+        "junit": record.junit,
         "failures": [t for t in tests["tests"] if t["outcome"] in ("failed", "error")],
         "checks": {g: _count(members) for g, members in tests["groups"].items()},
         "versions": {"environment": _versions()},
@@ -228,35 +229,27 @@ def _manifest_seed(truth: Path | None) -> int | None:
     return json.loads(manifest.read_text())["seed"] if manifest and manifest.is_file() else None
 
 
-def summarise_outcomes(record: dict | None) -> dict:
-    """Final outcome per test, counts, groups by check, and the run's verdict.
+def summarise_outcomes(outcomes: Mapping[str, Outcome] | None, exitstatus: int | None) -> dict:
+    """Outcome per test, counts, groups by check, and the run's verdict.
 
-    A test's outcome is ``error`` when its setup or teardown failed, else its call's
-    outcome (``passed``, ``failed``, ``xfailed``), else how it was skipped. The verdict is
-    ``pass`` when the session finished (``outcomes.json`` exists) with exit status 0 and no
-    test failed or errored, else ``fail``.
+    ``outcomes`` are the run record's (`run_records.read_junit`: a set-up or teardown
+    failure is an ``error``), None when the session did not finish. The verdict is ``pass``
+    when the session finished with exit status 0 and no test failed or errored, else
+    ``fail``.
     """
-    if record is None:
+    if outcomes is None:
         empty = {k: 0 for k in OUTCOMES} | {"total": 0}
-        reason = "no outcomes.json: the test session did not finish"
+        reason = "no outcome record: the test session did not finish"
         return {"tests": [], "counts": empty, "groups": {}, "verdict": "fail", "reason": reason}
-    by_node: dict[str, dict] = {}
-    for entry in record["tests"]:
-        test = by_node.setdefault(
-            entry["nodeid"], {"nodeid": entry["nodeid"], "outcome": None, "message": ""}
-        )
-        test["duration_s"] = test.get("duration_s", 0.0) + entry.get("duration_s", 0.0)
-        if entry["when"] != "call" and entry["outcome"] == "failed":
-            message = test["message"] if test["outcome"] == "error" else ""
-            test["outcome"], test["message"] = "error", f"{message}\n{entry['message']}".strip()
-        elif test["outcome"] != "error" and (entry["when"] == "call" or test["outcome"] is None):
-            test["outcome"], test["message"] = entry["outcome"], entry["message"]
-    tests = list(by_node.values())
+    tests = [
+        {"nodeid": node, "outcome": o.outcome, "message": o.message, "duration_s": o.seconds}
+        for node, o in outcomes.items()
+    ]
     counts = _count(tests)
     groups: dict[str, list] = {}
     for test in sorted(tests, key=lambda t: t["nodeid"]):
         groups.setdefault(check_of(test["nodeid"]), []).append(test)
-    status = record.get("exitstatus")
+    status = exitstatus
     if counts["failed"] or counts["error"]:
         verdict, reason = "fail", f"{counts['failed']} failed, {counts['error']} errors"
     elif status != 0:

@@ -230,7 +230,7 @@ def _tables_body(s: dict) -> str:
 
 def _tests_body(groups: dict, checks: dict) -> str:
     if not groups:
-        return "<p class='missing'>No test outcomes (outcomes.json missing).</p>"
+        return "<p class='missing'>No test outcomes: the session did not finish.</p>"
     parts = []
     for check, tests in groups.items():
         counts = checks[check]

@@ -1,7 +1,7 @@
 """The report: its summary matches the products, and the page renders in headless Chromium.
 
 The report is built once per session (file lock shared by the xdist workers) from this
-session's run directory with fabricated outcomes: the real ``outcomes.json`` is written only
+session's run directory with fabricated outcomes: the real outcome record is written only
 when the session ends.
 """
 
@@ -27,31 +27,43 @@ from miri_background.report import build as report
 from miri_background.report import figures as report_figures
 from miri_background.report import html as report_html
 from miri_background.report import products as report_products
+from miri_background.run_records import Outcome, read_run
 
 FABRICATED = {
     "exitstatus": 1,
     "tests": [
-        ("tests/regression/test_sky.py::test_sky_mean[sigma1]", "call", "passed", ""),
-        ("tests/regression/test_sky.py::test_sky_mean[sigma2]", "call", "failed", "sky mean"),
-        ("tests/regression/test_sky.py::test_sky_mean[sigma3]", "call", "xfailed", ""),
-        ("tests/regression/test_truth.py::test_truth_combined", "setup", "skipped", ""),
-        ("tests/regression/test_truth.py::test_truth_bsub", "setup", "failed", "CRDS exited"),
-        ("tests/regression/test_truth.py::test_truth_bsub", "teardown", "failed", "later"),
+        ("tests.regression.test_sky", "test_sky_mean[sigma1]", ""),
+        ("tests.regression.test_sky", "test_sky_mean[sigma2]", '<failure message="sky mean"/>'),
+        ("tests.regression.test_sky", "test_sky_mean[sigma3]", '<skipped type="pytest.xfail"/>'),
+        ("tests.regression.test_truth", "test_truth_combined", '<skipped message="no truth"/>'),
+        (
+            "tests.regression.test_truth",
+            "test_truth_bsub",
+            '<error message="failed on setup with CRDS exited"/>'
+            '<error message="failed on teardown with later"/>',
+        ),
     ],
 }
-"""One test of each outcome; ``test_truth_bsub`` errors in setup and again in teardown."""
+"""One test of each outcome, as pytest's JUnit file writes them; ``test_truth_bsub``
+errors in setup and again in teardown."""
 EXPECTED_COUNTS = {"passed": 1, "failed": 1, "error": 1, "xfailed": 1, "skipped": 1, "total": 5}
 FIGURES = ("backgrounds", "science", "combined", "bsub", "residual", "histograms")
 MAX_BYTES = 8e6
 """Size limit of report.html (it is attached to CI runs and issues)."""
 
 
-def outcomes_record(entries, exitstatus: int) -> dict:
-    tests = [
-        {"nodeid": n, "when": w, "outcome": o, "duration_s": 0.5, "message": m}
-        for n, w, o, m in entries
-    ]
-    return {"exitstatus": exitstatus, "tests": tests}
+def write_outcomes(run: Path, cases, exitstatus: int) -> None:
+    """The outcome record of ``run``: a JUnit file of ``(classname, name, children)`` test
+    cases (0.5 s each) and the ``session`` record naming it."""
+    body = "".join(
+        f'<testcase classname="{c}" name="{n}" time="0.5">{children}</testcase>'
+        for c, n, children in cases
+    )
+    suite = f'<testsuites><testsuite name="pytest">{body}</testsuite></testsuites>'
+    (run / "junit.xml").write_text(suite)
+    (run / "stages").mkdir(exist_ok=True)
+    session = {"session": {"exitstatus": exitstatus, "junit": "junit.xml"}}
+    (run / "stages" / "fabricated-controller.json").write_text(json.dumps(session))
 
 
 def make_run_dir(path: Path, run_dir: Path, inputs) -> Path:
@@ -68,9 +80,7 @@ def make_run_dir(path: Path, run_dir: Path, inputs) -> Path:
         shutil.copy(record, path / "stages" / record.name)
     source = {"source": inputs.source, "sim_truth": str(inputs.sim_truth), "seed": 7}
     (path / "stages" / "fabricated.json").write_text(json.dumps({"inputs": source}))
-    (path / "outcomes.json").write_text(
-        json.dumps(outcomes_record(FABRICATED["tests"], FABRICATED["exitstatus"]))
-    )
+    write_outcomes(path, FABRICATED["tests"], FABRICATED["exitstatus"])
     return path
 
 
@@ -239,27 +249,27 @@ def test_report_renders_in_chromium(built_report, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("entries", "exitstatus", "verdict"),
+    ("outcomes", "exitstatus", "verdict"),
     [
-        ([("t.py::a", "call", "passed", "")], 0, "pass"),
-        ([("t.py::a", "call", "passed", ""), ("t.py::b", "setup", "skipped", "")], 0, "pass"),
-        ([("t.py::a", "call", "xfailed", "")], 0, "pass"),
-        ([("t.py::a", "call", "failed", "x")], 1, "fail"),
-        ([("t.py::a", "call", "passed", ""), ("t.py::a", "teardown", "failed", "x")], 1, "fail"),
-        ([("t.py::a", "call", "passed", "")], 2, "fail"),
+        ({"t.py::a": "passed"}, 0, "pass"),
+        ({"t.py::a": "passed", "t.py::b": "skipped"}, 0, "pass"),
+        ({"t.py::a": "xfailed"}, 0, "pass"),
+        ({"t.py::a": "failed"}, 1, "fail"),
+        ({"t.py::a": "error"}, 1, "fail"),
+        ({"t.py::a": "passed"}, 2, "fail"),
         (None, None, "fail"),
     ],
-    ids=["passed", "skipped", "xfailed", "failed", "teardown-error", "interrupted", "no-outcomes"],
+    ids=["passed", "skipped", "xfailed", "failed", "error", "interrupted", "no-outcomes"],
 )
-def test_report_verdict(entries, exitstatus, verdict):
-    record = None if entries is None else outcomes_record(entries, exitstatus)
-    result = report.summarise_outcomes(record)
+def test_report_verdict(outcomes, exitstatus, verdict):
+    tests = None if outcomes is None else {t: Outcome(o, "") for t, o in outcomes.items()}
+    result = report.summarise_outcomes(tests, exitstatus)
     assert result["verdict"] == verdict, result["reason"]
 
 
-def test_report_groups_tests_by_check():
-    record = outcomes_record(FABRICATED["tests"], 1)
-    groups = report.summarise_outcomes(record)["groups"]
+def test_report_groups_tests_by_check(tmp_path):
+    write_outcomes(tmp_path, FABRICATED["tests"], 1)
+    groups = report.summarise_outcomes(read_run(tmp_path).tests, 1)["groups"]
     sizes = {check: len(tests) for check, tests in groups.items()}
     assert sizes == {
         "tests/regression/test_sky.py::test_sky_mean": 3,
@@ -272,8 +282,8 @@ def test_report_without_products(tmp_path):
     """A run that stopped before its products still gets a page with the outcomes."""
     run = tmp_path / "run-stopped"
     run.mkdir()
-    record = outcomes_record([("t.py::test_inputs", "setup", "failed", "CRDS exited (255)")], 1)
-    (run / "outcomes.json").write_text(json.dumps(record))
+    error = '<error message="failed on setup with CRDS exited (255)"/>'
+    write_outcomes(run, [("t.test_m", "test_inputs", error)], 1)
     summary = report.write_report(run, tmp_path / "out")
     page = (tmp_path / "out" / "report.html").read_text()
     assert summary["verdict"] == "fail"

@@ -91,7 +91,7 @@ def run_suite(
         "stages": times,
         "stage_records": records,
         "bare_pipeline_s": bare,
-        "outcomes": outcome_summary(run.outcomes),
+        "outcomes": outcome_summary(run),
     }
     if bare and times["simulate_s"] is not None:
         result["overhead_without_simulate"] = round((wall - times["simulate_s"]) / bare, 2)
