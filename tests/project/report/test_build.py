@@ -373,7 +373,7 @@ def test_matrix_rows_and_section(tmp_path):
         ("1.18.1", "fail", 6, 7, ["test_a"]),
         ("1.12.5", "cannot run", 0, 0, []),
     ], got
-    section = report_html.matrix_section(rows)
+    section = report_html.render_page("matrix", "pass", "PASS", [report_html.matrix_section(rows)])
     for text in (
         "1.18.1",
         "fail",
@@ -381,7 +381,7 @@ def test_matrix_rows_and_section(tmp_path):
         "test_a",
         "0.5",
         "cannot run",
-        "KeyError: &#x27;FASTR1&#x27;",
+        "KeyError: &#39;FASTR1&#39;",
     ):
         assert text in section, f"{text!r} missing from the matrix section:\n{section}"
     assert "more" not in section, "only the first line of an error belongs in the table"
