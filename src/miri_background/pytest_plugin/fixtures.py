@@ -59,9 +59,8 @@ def real_data_inputs(config, source: str, dest):
     frames would show the URL's credentials)."""
     from miri_background.inputs.real.download import FetchError
     from miri_background.inputs.real.sources import real_inputs
-    from miri_background.observation import datasets
 
-    data_set = datasets.selected()
+    data_set = session_data_set(config)
     try:
         return real_inputs(source, dest, **artifactory_tree_of(config), data_set=data_set)
     except FetchError as exc:
@@ -136,21 +135,32 @@ def artifactory_tree(request):
     return FrozenMap(artifactory_tree_of(request.config))
 
 
-@pytest.fixture(scope="session")
-def data_set(inputs):
-    """The inputs' observation (`DataSet`): names, level, the notebook's pixels."""
+def session_data_set(config):
+    """The session's observation (`DataSet`: names, level, the notebook's pixels), as
+    ``--data-set`` names it: the one place the data set is kept."""
     from miri_background.observation import datasets
 
-    return datasets.get(inputs.data_set)
+    return datasets.get(config.getoption("data_set"))
 
 
 @pytest.fixture(scope="session")
-def inputs(request, data_source, sim_config, content_cache, run_dir, note):
+def data_set(request):
+    """The session's observation (`session_data_set`)."""
+    return session_data_set(request.config)
+
+
+@pytest.fixture
+def name(request, data_set) -> str:
+    """The science exposure at the position a check is parametrized with
+    (`checks.ids.seq_params`, ``indirect``: ids seq1..seq4) in the session's data set."""
+    return data_set.science_names[request.param]
+
+
+@pytest.fixture(scope="session")
+def inputs(request, data_source, data_set, sim_config, content_cache, run_dir, note):
     """Stage 1: the 8 exposures of the chosen data set from the chosen data source."""
     from miri_background.inputs import built_in as simulated
-    from miri_background.observation import datasets
 
-    data_set = datasets.selected()
     t0 = time.perf_counter()
     if data_source == "simulated" and data_set.name == "flight":
         from miri_background.inputs.simulator import flight_standin

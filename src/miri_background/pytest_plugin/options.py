@@ -120,10 +120,8 @@ def pytest_addoption(parser):
 
 @pytest.hookimpl(tryfirst=True)  # before pytest's junitxml reads --junitxml (`default_junit`)
 def pytest_configure(config):
-    from miri_background.observation import datasets
     from miri_background.pytest_plugin.outcomes import default_junit
 
-    datasets.select(config.getoption("data_set", None) or "mirisim")
     if not is_worker(config):
         # xdist hands this uid to its workers, so that all of them share one run directory
         config.option.testrunuid = getattr(config.option, "testrunuid", None) or uuid.uuid4().hex
