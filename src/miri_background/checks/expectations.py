@@ -10,7 +10,6 @@ data: the notebook's clipped mean of 4 FULL frames 0.25-0.75 s per sigma, the sc
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -20,16 +19,6 @@ from miri_background.cache import ContentCache
 from miri_background.keys import stage_parts
 
 FILE = "expected.npz"
-
-
-def arrays_digest(*arrays: np.ndarray) -> str:
-    """sha256 over the dtype, shape and bytes of ``arrays``: a key part naming them."""
-    h = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype.str}{a.shape}".encode())
-        h.update(a.data)
-    return h.hexdigest()
 
 
 def cached(

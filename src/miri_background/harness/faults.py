@@ -42,7 +42,7 @@ APPLIED: list[str] = []
 FILE_FAULT_PREFIX = "fault_"
 """In a fault file given without ``::function``, the functions named ``fault_*`` are faults."""
 
-FAULTED_STAGES = ("background", "scenario-run")
+FAULTED_STAGES = ("background", "scenario-run", "combination")
 """The cached stages whose products a fault can change: those that run the background step
 (a fault patches the background step's path; detector1 runs none of it)."""
 
