@@ -111,7 +111,7 @@ def test_bare_pipeline_unknown_without_a_background_record():
     assert records.bare_seconds(times) is None, f"bare from {times}: expected None"
 
 
-def test_read_stages_keys_records_by_worker(tmp_path):
+def test_read_run_keys_records_by_worker(tmp_path):
     (tmp_path / "stages").mkdir()
     for worker, record in COLD_STAGES.items():
         (tmp_path / "stages" / f"{worker}.json").write_text(json.dumps(record))
