@@ -68,7 +68,9 @@ def write_outcomes(run: Path, cases, exitstatus: int) -> None:
 
 def make_run_dir(path: Path, run_dir: Path, inputs) -> Path:
     """A run directory sharing this session's products (a link per file, so that a test
-    can remove one), with an ``inputs`` stage record and the fabricated outcomes."""
+    can remove one), with its stage records less the scenario cases (their section has
+    its own tests: `test_scenario_report`), an ``inputs`` stage record and the fabricated
+    outcomes."""
     path.mkdir(parents=True)
     for part in ("detector1", "background"):
         for made in (run_dir / part).rglob("*.fits"):
@@ -77,7 +79,9 @@ def make_run_dir(path: Path, run_dir: Path, inputs) -> Path:
             link.symlink_to(made)
     (path / "stages").mkdir()
     for record in run_dir.glob("stages/*.json"):
-        shutil.copy(record, path / "stages" / record.name)
+        stages = json.loads(record.read_text())
+        stages.pop("scenario_cases", None)
+        (path / "stages" / record.name).write_text(json.dumps(stages))
     source = {"source": inputs.source, "sim_truth": str(inputs.sim_truth), "seed": 7}
     (path / "stages" / "fabricated.json").write_text(json.dumps({"inputs": source}))
     write_outcomes(path, FABRICATED["tests"], FABRICATED["exitstatus"])
