@@ -34,8 +34,7 @@ setup: $(STAMP)
 ## The regression suite on the built-in data set, with the HTML report.
 validate: setup
 	mkdir -p reports
-	$(PYTEST) tests/regression -n $(NPROC) --junitxml=reports/junit.xml \
-		--html=reports/pytest.html --self-contained-html; status=$$?; \
+	$(PYTEST) tests/regression -n $(NPROC) --junitxml=reports/junit.xml; status=$$?; \
 	$(BIN)/python -m miri_background report --out reports; exit $$status
 
 ## The project's own tests (simulator, cache, fetchers, faults, report, the sensitivity

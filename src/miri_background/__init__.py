@@ -28,13 +28,14 @@ The data flow, one subpackage per stage (each stage hands the next a frozen reco
                        table (docs/scenarios.md)
 
 Around it: ``pytest_plugin`` (options, the run directory, the stage fixtures in the order
-above), ``harness`` (tools that run the whole suite: ``faults``, ``pytest_run`` and
-``shards`` shared by ``sweeps`` (sensitivity, specificity, matrix), ``bench`` and
-``mutation`` (in forks of a warm process)), and the shared services ``keys`` (the one
-builder of cache keys, and the hook through which a fault or a served mutant enters them),
-``cache`` (content-addressed, process-safe; ``depend``: entries valid while the sources a
-stage ran, `pipeline.code_trace`, hash the same), ``software`` (installed versions and
-source digests), ``run_records`` (what a session leaves in its run directory),
+above, every hook on the tests' outcomes), ``harness`` (tools that run the whole suite:
+``faults``, ``pytest_run`` and ``shards`` shared by ``sweeps`` (sensitivity, specificity,
+matrix), ``bench`` and ``mutation`` (in forks of a warm process)), and the shared services
+``keys`` (the one builder of cache keys, and the hook through which a fault or a served
+mutant enters them), ``cache`` (content-addressed, process-safe; ``depend``: entries valid
+while the sources a stage ran, `pipeline.code_trace`, hash the same), ``software``
+(installed versions and source digests), ``run_records`` (the run record: what each stage
+made and the outcome record, JUnit; the one reader of a run directory),
 ``files`` (digests, atomic writes) and ``frozen``.
 
 Where a change goes: a detector1 change in ``pipeline/detector1.py``; a new check in

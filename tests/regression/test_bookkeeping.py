@@ -13,7 +13,7 @@ from miri_background.observation.notebook import NOTEBOOK_SIGMA
 
 
 @pytest.mark.parametrize("sigma", sigma_params())
-@pytest.mark.parametrize("name", seq_params())
+@pytest.mark.parametrize("name", seq_params(), indirect=True)
 def test_bsub_is_science_minus_combined(products, name, sigma):
     """bsub SCI = science SCI - combined SCI, exactly in float32; DQ includes both DQs."""
     sci, comb = products.rates[name], products.combined[sigma][name]
@@ -44,7 +44,7 @@ def test_combined_background_file(products, run_background, sigma):
 
 
 @pytest.mark.parametrize("sigma", sigma_params())
-@pytest.mark.parametrize("name", seq_params())
+@pytest.mark.parametrize("name", seq_params(), indirect=True)
 def test_bsub_step_status(products, name, sigma):
     """S_BKDSUB = COMPLETE in every bsub product."""
     assert products.bsub[sigma][name].header.get("S_BKDSUB") == "COMPLETE", name
@@ -55,7 +55,7 @@ def test_bsub_step_status(products, name, sigma):
     strict=True,
     raises=AssertionError,  # only the failure described: a set-up error stays an error
 )
-@pytest.mark.parametrize("name", seq_params())
+@pytest.mark.parametrize("name", seq_params(), indirect=True)
 def test_bsub_err_includes_background_err(products, pixel_sets, name):
     """bsub ERR**2 = science ERR**2 + combined ERR**2 (sigma=2) on sky pixels.
 

@@ -32,7 +32,7 @@ def _noise(products, name, sigma, k, clip):
 
 @pytest.mark.parametrize("region", region_params())
 @pytest.mark.parametrize("sigma", sigma_params())
-@pytest.mark.parametrize("name", seq_params())
+@pytest.mark.parametrize("name", seq_params(), indirect=True)
 def test_bsub_sky_mean_is_zero(
     products, pixel_sets, expected_science, data_set, name, sigma, region
 ):
@@ -56,7 +56,7 @@ def test_bsub_sky_mean_is_zero(
     )
 
 
-@pytest.mark.parametrize(("name", "region"), seq_region_params())
+@pytest.mark.parametrize(("name", "region"), seq_region_params(), indirect=["name"])
 def test_bsub_sky_noise(
     products, pixel_sets, expected_science, err_calibration, clipping_scatter, name, region
 ):
@@ -81,7 +81,7 @@ def test_bsub_sky_noise(
 
 
 @pytest.mark.parametrize("sigma", sigma_params())
-@pytest.mark.parametrize("name", seq_params())
+@pytest.mark.parametrize("name", seq_params(), indirect=True)
 def test_bsub_notebook_sky_pixel(
     products, pixel_sets, expected_science, err_calibration, clipping_scatter, name, sigma
 ):
@@ -120,7 +120,7 @@ def test_bsub_notebook_sky_pixel(
 
 
 @pytest.mark.parametrize("sigma", sigma_params(CLIPPING_SIGMAS))
-@pytest.mark.parametrize("name", seq_params())
+@pytest.mark.parametrize("name", seq_params(), indirect=True)
 def test_bsub_no_holes_at_background_stars(
     products, pixel_sets, expected_science, err_calibration, clipping_scatter, name, sigma
 ):
@@ -151,7 +151,7 @@ def test_bsub_no_holes_at_background_stars(
     )
 
 
-@pytest.mark.parametrize("name", seq_params())
+@pytest.mark.parametrize("name", seq_params(), indirect=True)
 def test_bsub_star_fluxes(products, pixel_sets, expected_science, clipping_scatter, name):
     """Aperture fluxes (r = 4 px) of science stars in bsub match the injected ones.
 

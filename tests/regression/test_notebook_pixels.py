@@ -20,7 +20,7 @@ STAR_SNR = 5.0
 """A background "holds a source" at the pixel when it is > 5 sigma above the reference."""
 
 
-@pytest.mark.parametrize("name", seq_params())
+@pytest.mark.parametrize("name", seq_params(), indirect=True)
 def test_science_notebook_pixel_is_sky(
     products, data_set, reference_background, err_calibration, clipping_scatter, name
 ):

@@ -98,7 +98,7 @@ def test_theory_lone_outlier_bound(n):
     assert sigma_clip(values, sigma=z_max * 0.999, maxiters=None).mask[-1]
 
 
-@pytest.mark.parametrize("name", seq_params())
+@pytest.mark.parametrize("name", seq_params(), indirect=True)
 def test_theory_sigma3_leaves_holes(products, pixel_sets, expected_science, err_calibration, name):
     """With sigma=3 (jwst's default) background stars are not clipped: bsub has holes.
 

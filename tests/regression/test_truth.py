@@ -78,7 +78,7 @@ def test_truth_fingerprints(blessed, kind, sigma):
 @pytest.mark.truth
 @pytest.mark.bigdata
 @pytest.mark.parametrize("kind", ["bsub", "combinedbackground"])
-@pytest.mark.parametrize("name", seq_params())
+@pytest.mark.parametrize("name", seq_params(), indirect=True)
 def test_truth_bigdata(run_background, run_dir, artifactory_tree, data_set, name, kind):
     """With --bigdata, the notebook's sigma=2 products against the FITS truth on Artifactory,
     compared like jwst's regtests: astropy FITSDiff ignoring the ASDF extension and the

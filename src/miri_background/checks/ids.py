@@ -1,14 +1,15 @@
 """Readable parametrize ids shared by the checks: seq1..seq4, sigma1/2/3, regions.
 
-seq1..seq4 are the science exposures of the session's data set (`datasets.selected`, set
-by the plugin's ``pytest_configure`` before collection)."""
+seq1..seq4 are positions among the science exposures: the plugin's ``name`` fixture
+(``indirect``) turns one into the exposure of the session's data set, which collection
+need not know."""
 
 from __future__ import annotations
 
 import pytest
 
-from miri_background.observation import datasets, notebook
 from miri_background.observation import instrument as mi
+from miri_background.observation import notebook
 from miri_background.observation.notebook import SIGMAS
 
 SIGMA_IDS = {f"sigma{s:g}": s for s in SIGMAS}
@@ -19,9 +20,9 @@ CLIPPING_SIGMAS = {key: s for key, s in SIGMA_IDS.items() if s < LONE_OUTLIER_Z}
 
 
 def seq_params() -> list:
-    """The 4 science exposures of the session's data set, ids seq1..seq4."""
-    names = datasets.selected().science_names
-    return [pytest.param(name, id=f"seq{i}") for i, name in enumerate(names, start=1)]
+    """Positions 0..3 of the science exposures, ids seq1..seq4 (parametrize ``name``
+    with ``indirect=True``)."""
+    return [pytest.param(i, id=f"seq{i + 1}") for i in range(len(notebook.SCIENCE_NAMES))]
 
 
 def sigma_params(which: dict[str, float] = SIGMA_IDS) -> list:

@@ -30,7 +30,7 @@ from miri_background.observation.notebook import (
     SCIENCE_NAMES,
 )
 
-__all__ = ["DATA_SETS", "DataSet", "FLIGHT", "MIRISIM", "get", "select", "selected"]
+__all__ = ["DATA_SETS", "DataSet", "FLIGHT", "MIRISIM", "get"]
 
 MANIFEST_DIR = Path(__file__).parents[1] / "inputs" / "real"
 
@@ -148,8 +148,6 @@ FLIGHT = DataSet(
 
 DATA_SETS = {d.name: d for d in (MIRISIM, FLIGHT)}
 
-_selected = [MIRISIM]
-
 
 def get(name: str) -> DataSet:
     """The data set called ``name``; ValueError listing the choices otherwise."""
@@ -157,15 +155,3 @@ def get(name: str) -> DataSet:
         return DATA_SETS[name]
     except KeyError:
         raise ValueError(f"data set {name!r}: choose one of {', '.join(DATA_SETS)}") from None
-
-
-def select(name: str) -> DataSet:
-    """Make ``name`` the session's data set (the plugin's ``pytest_configure`` calls it once,
-    in every process, before collection parametrizes the checks with its names)."""
-    _selected[0] = get(name)
-    return _selected[0]
-
-
-def selected() -> DataSet:
-    """The session's data set (default `MIRISIM`)."""
-    return _selected[0]

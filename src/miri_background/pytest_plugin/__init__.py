@@ -1,5 +1,6 @@
 """The suite's pytest plugin: options (`options`), the run directory and its records
-(`session`), and the session fixtures chained in stage order (`fixtures`).
+(`session`), the session fixtures chained in stage order (`fixtures`) and every hook on
+the tests' outcomes (`outcomes`).
 
 Loaded by the suite's ``conftest.py`` (``pytest_plugins``); pytest finds the hooks and
 fixtures re-exported here.
@@ -12,22 +13,22 @@ from miri_background.pytest_plugin.fixtures import (
     data_set,
     data_source,
     inputs,
+    name,
     note,
     pixel_sets,
     products,
+    pytest_sessionstart,
     run_background,
     run_detector1,
     run_dir,
     sim_config,
 )
 from miri_background.pytest_plugin.options import pytest_addoption, pytest_configure
-from miri_background.pytest_plugin.session import pytest_runtest_logreport, pytest_sessionfinish
 
-# set-up errors once (exit 4), dead processes' temporaries, cache repairs under xdist
+# the outcome hooks (outcome record, set-up errors, cache repairs), dead processes' temporaries
 pytest_plugins = (
-    "miri_background.pytest_plugin.setup_errors",
+    "miri_background.pytest_plugin.outcomes",
     "miri_background.pytest_plugin.stale_temps",
-    "miri_background.pytest_plugin.notices",
 )
 
 __all__ = [
@@ -37,13 +38,13 @@ __all__ = [
     "data_set",
     "data_source",
     "inputs",
+    "name",
     "note",
     "pixel_sets",
     "products",
     "pytest_addoption",
     "pytest_configure",
-    "pytest_runtest_logreport",
-    "pytest_sessionfinish",
+    "pytest_sessionstart",
     "run_background",
     "run_detector1",
     "run_dir",

@@ -1,4 +1,5 @@
-"""The session fixtures, chained in stage order, each returning a frozen record.
+"""The session fixtures, chained in stage order, each returning a frozen record, and the
+real data sources resolved once at the session's start.
 
 ``sim_config -> inputs -> run_detector1 -> associations -> run_background -> products ->
 pixel_sets``. Heavy work is cached by content (`miri_background.cache`) and, under
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ import pytest
 from miri_background.cache import REPAIR_PREFIX, Schedule, default_processes
 from miri_background.frozen import FrozenMap
 from miri_background.observation.notebook import EXPOSURES
+from miri_background.pytest_plugin.preflight import wants_real_data
 from miri_background.pytest_plugin.session import (
     cache_root,
     is_worker,
@@ -25,7 +28,44 @@ from miri_background.pytest_plugin.session import (
     worker_id,
     worker_share,
 )
-from miri_background.pytest_plugin.setup_errors import artifactory_tree_of, real_data_inputs
+from miri_background.run_records import relative
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session) -> None:
+    """Resolve a real data source (``--bigdata``, ``--data-source artifactory|box|dir:PATH``)
+    once on the controller (or the plain session), before xdist starts its workers: files
+    fetched or checked, a problem raised as one `pytest.UsageError` (pytest prints ``ERROR:
+    <message>`` and exits with status 4). The workers' `inputs` then find them in place."""
+    config = session.config
+    source = wants_real_data(config)
+    if is_worker(config) or source is None or config.option.collectonly:
+        return
+    real_data_inputs(config, source, run_directory(config) / "data")
+
+
+def artifactory_tree_of(config) -> dict[str, str]:
+    """``env`` (ci-watson's ``--env``) and ``inputs_root`` (ini key) of the Artifactory tree
+    ``$TEST_BIGDATA/<inputs_root>/<env>/``, as keyword arguments of `inputs.real.sources`."""
+    return {
+        "env": config.getoption("env"),
+        "inputs_root": (config.getini("inputs_root") or ["jwst-pipeline"])[0],
+    }
+
+
+def real_data_inputs(config, source: str, dest):
+    """`inputs.real.sources.real_inputs` for the session's data set; a problem the user
+    must fix is one `pytest.UsageError` naming the options, with no chained cause (its
+    frames would show the URL's credentials)."""
+    from miri_background.inputs.real.download import FetchError
+    from miri_background.inputs.real.sources import real_inputs
+
+    data_set = session_data_set(config)
+    try:
+        return real_inputs(source, dest, **artifactory_tree_of(config), data_set=data_set)
+    except FetchError as exc:
+        what = "--bigdata" if source == "artifactory" else f"--data-source {source}"
+        raise pytest.UsageError(f"{what} --data-set {data_set.name}: {exc}") from None
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +76,7 @@ def note(request):
 
     def _note(line: str) -> None:
         if line.startswith(REPAIR_PREFIX):
-            from miri_background.pytest_plugin.notices import announce
+            from miri_background.pytest_plugin.outcomes import announce
 
             return announce(request.config, line)
         log.info(line)
@@ -53,6 +93,7 @@ def run_dir(request, note) -> Path:
     """This session's run directory (all products, logs, stage records), shared by workers."""
     path = run_directory(request.config)
     path.mkdir(parents=True, exist_ok=True)
+    record_stage(request.config, "run", {"started": datetime.now(timezone.utc).isoformat()})
     (path.parent / "LATEST").write_text(path.name + "\n")
     note(f"run directory {path}")
     return path
@@ -94,21 +135,32 @@ def artifactory_tree(request):
     return FrozenMap(artifactory_tree_of(request.config))
 
 
-@pytest.fixture(scope="session")
-def data_set(inputs):
-    """The inputs' observation (`DataSet`): names, level, the notebook's pixels."""
+def session_data_set(config):
+    """The session's observation (`DataSet`: names, level, the notebook's pixels), as
+    ``--data-set`` names it: the one place the data set is kept."""
     from miri_background.observation import datasets
 
-    return datasets.get(inputs.data_set)
+    return datasets.get(config.getoption("data_set"))
 
 
 @pytest.fixture(scope="session")
-def inputs(request, data_source, sim_config, content_cache, run_dir, note):
+def data_set(request):
+    """The session's observation (`session_data_set`)."""
+    return session_data_set(request.config)
+
+
+@pytest.fixture
+def name(request, data_set) -> str:
+    """The science exposure at the position a check is parametrized with
+    (`checks.ids.seq_params`, ``indirect``: ids seq1..seq4) in the session's data set."""
+    return data_set.science_names[request.param]
+
+
+@pytest.fixture(scope="session")
+def inputs(request, data_source, data_set, sim_config, content_cache, run_dir, note):
     """Stage 1: the 8 exposures of the chosen data set from the chosen data source."""
     from miri_background.inputs import built_in as simulated
-    from miri_background.observation import datasets
 
-    data_set = datasets.selected()
     t0 = time.perf_counter()
     if data_source == "simulated" and data_set.name == "flight":
         from miri_background.inputs.simulator import flight_standin
@@ -182,6 +234,7 @@ def run_detector1(request, inputs, content_cache, run_dir, note):
         {
             "skipped": inputs.rates is not None,
             "seconds": seconds,
+            "rates": {n: relative(run_dir, p) for n, p in products.rates.items()},
             "exposures": {
                 n: {
                     "hit": e.hit,
@@ -232,6 +285,13 @@ def run_background(request, inputs, associations, content_cache, run_dir, note):
             "pipeline_seconds": {f"sigma{s:g}": dict(r.seconds) for s, r in runs.items()},
             "ran_by": {f"sigma{s:g}": dict(r.workers) for s, r in runs.items()},
             "hits": {f"sigma{s:g}": dict(r.hits) for s, r in runs.items()},
+            "products": {
+                f"{s:g}": {
+                    kind: {n: relative(run_dir, p) for n, p in paths.items()}
+                    for kind, paths in (("bsub", r.bsub), ("combinedbackground", r.combined))
+                }
+                for s, r in runs.items()
+            },
             "fault": request.config.getoption("inject_fault"),
         },
     )

@@ -118,16 +118,17 @@ def pytest_addoption(parser):
     parser.addini("miri_background_runs", "directory for run directories", default="runs")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest's junitxml reads --junitxml (`default_junit`)
 def pytest_configure(config):
-    from miri_background.observation import datasets
+    from miri_background.pytest_plugin.outcomes import default_junit
 
-    datasets.select(config.getoption("data_set", None) or "mirisim")
     if not is_worker(config):
         # xdist hands this uid to its workers, so that all of them share one run directory
         config.option.testrunuid = getattr(config.option, "testrunuid", None) or uuid.uuid4().hex
         # the session's tag (liveness): its workers and their processes inherit it
         os.environ[SESSION_ENV] = f"{config.option.testrunuid[:12]}-{os.getpid()}"
         preflight.check(config, cache_root(config), run_directory(config).parent)
+        default_junit(config)
         register(cache_root(config))
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     config.addinivalue_line("markers", "truth: compares with the blessed truth files")

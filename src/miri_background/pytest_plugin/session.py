@@ -1,5 +1,5 @@
-"""The session's run directory, shared by the controller and the xdist workers, and the
-records written into it (`miri_background.run_records`).
+"""The session's run directory, shared by the controller and the xdist workers, the
+records written into it (`miri_background.run_records`) and the disk it may use.
 
 Not xdist's public API: ``is_xdist_worker``/``get_xdist_worker_id`` take a request or
 session (``pytest_configure`` has only the config) and name the controller "master"
@@ -117,48 +117,3 @@ def _private_bytes(run: Path) -> int:
 def record_stage(config, stage: str, value: dict) -> None:
     """Add ``value`` under ``stage`` to this process's stage record (`run_records`)."""
     run_records.write_stage(run_directory(config), worker_id(config), stage, value)
-
-
-_OUTCOMES: list[dict] = []
-
-
-def pytest_runtest_logreport(report):
-    """Collect every test's outcome (controller: including the workers' reports)."""
-    if report.when == "call" or report.outcome != "passed":
-        _OUTCOMES.append(
-            {
-                "nodeid": report.nodeid,
-                "when": report.when,
-                "outcome": "xfailed"
-                if hasattr(report, "wasxfail") and report.skipped
-                else report.outcome,
-                "duration_s": round(report.duration, 3),
-                "message": report.longreprtext[-4000:] if report.failed else "",
-            }
-        )
-
-
-def pytest_sessionfinish(session, exitstatus):
-    """Write ``outcomes.json`` into the run directory and bound the disk (`bound_disk`;
-    controller or plain session only)."""
-    if is_worker(session.config):
-        return
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    try:
-        lines = bound_disk(session.config)
-    except OSError as exc:  # never crash here: pytest would then skip the test summary
-        lines = [f"could not bound the disk use ({type(exc).__name__}: {exc})"]
-    for line in lines:
-        if reporter is not None:
-            reporter.write_line(f"[miri_background] {line}")
-    if not _OUTCOMES:
-        return
-    try:  # never crash here: pytest would then skip the test summary
-        run_records.write_outcomes(run_directory(session.config), exitstatus, _OUTCOMES)
-    except OSError as exc:
-        reason = f"{type(exc).__name__}: {exc.strerror or exc}"
-        reporter.write_line(
-            f"[miri_background] could not write {run_directory(session.config)}/"
-            f"{run_records.OUTCOMES} ({reason}); the test outcomes are in the summary "
-            "below only"
-        )

@@ -1,7 +1,7 @@
 """``python -m miri_background report``: one run directory as a self-contained HTML page.
 
-Reads ``<run>/detector1/*_rate.fits``, ``<run>/background/sigma{1,2,3}/`` (bsub and combined
-background), ``<run>/stages/*.json`` and ``<run>/outcomes.json``, and writes
+Reads the run record (`run_records.read_run`: the stages' records, the product files they
+list, the outcome record they name) and nothing else of the run directory, and writes
 ``<out>/report.html`` (every image an embedded base64 PNG, so it opens from disk) and
 ``<out>/summary.json``. Sections follow the validation notebook: the rate, combined and
 bsub images (ZScale, DN/s), the sky-pixel and star-pixel tables, sky-residual histograms,
@@ -10,7 +10,9 @@ This module gathers the run's facts (outcomes, stages, versions) and writes the 
 `report_products` reads the products, `report_figures` draws, `report_html` lays out.
 
 A missing or incomplete product set does not stop the report: the outcomes still matter
-most when the pipeline failed, so the image sections then say what is missing.
+most when the pipeline failed, so the image sections then say what is missing (a stage
+that did not record its products, or every listed file that is gone, by path), and
+``summary.json`` holds the same message as ``products_missing``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -35,7 +38,7 @@ from miri_background.report.products import (
     pixels_of_interest,
     sky_residuals,
 )
-from miri_background.run_records import read_outcomes, read_stages
+from miri_background.run_records import Outcome, RunRecord, read_run
 from miri_background.scenarios.report import scenario_figures, scenario_rows
 
 log = logging.getLogger(__name__)
@@ -116,22 +119,23 @@ def write_report(run_dir: Path, out: Path, *, truth: Path | None = None) -> dict
         If ``truth`` (given or recorded) is not a directory.
     """
     t0 = time.perf_counter()
-    stages = read_stages(run_dir)
-    inputs = _first(stages, "inputs") or {}
+    record = read_run(run_dir)
+    stages = record.stages
+    inputs = record.first("inputs") or {}
     truth = truth or (Path(inputs["sim_truth"]) if inputs.get("sim_truth") else None)
     if truth is not None and not truth.is_dir():
         raise ValueError(
             f"simulator truth {truth} (--truth or the run's record) is not a directory"
         )
-    outcomes = read_outcomes(run_dir)
-    tests = summarise_outcomes(outcomes)
+    tests = summarise_outcomes(record.tests, record.exitstatus)
     summary = {
         "verdict": tests["verdict"],
         "verdict_reason": tests["reason"],
         "run": str(run_dir),
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "counts": tests["counts"],
-        "exitstatus": None if outcomes is None else outcomes.get("exitstatus"),
+        "exitstatus": record.exitstatus,
+        "junit": record.junit,
         "failures": [t for t in tests["tests"] if t["outcome"] in ("failed", "error")],
         "checks": {g: _count(members) for g, members in tests["groups"].items()},
         "versions": {"environment": _versions()},
@@ -148,11 +152,11 @@ def write_report(run_dir: Path, out: Path, *, truth: Path | None = None) -> dict
         "fault": next(
             (s["background"]["fault"] for s in stages.values() if "background" in s), None
         ),
-        "cache": cache_hits(stages),
+        "cache": cache_hits(record),
         "timings_s": stage_timings(stages, tests["tests"]),
     }
     try:
-        products = load_run_products(run_dir, truth)
+        products = load_run_products(record, truth)
     except FileNotFoundError as exc:
         products, summary["products_missing"] = None, str(exc)
         log.warning("report without images and tables: %s", exc)
@@ -172,8 +176,8 @@ def write_report(run_dir: Path, out: Path, *, truth: Path | None = None) -> dict
             "exposures": {n: r["stats"] for n, r in residuals.items()},
         }
         figures = all_figures(products, residuals, star, NOTEBOOK_SIGMA)
-    summary["scenarios"] = scenario_rows(run_dir, tests["tests"])
-    figures |= scenario_figures(run_dir)
+    summary["scenarios"] = scenario_rows(record, tests["tests"])
+    figures |= scenario_figures(record)
     if (out / "matrix.json").is_file():
         summary["matrix"] = matrix_rows(out / "matrix.json")
     if (out / "mutation.json").is_file():
@@ -219,45 +223,33 @@ def matrix_rows(path: Path) -> list[dict]:
     return rows
 
 
-def _first(stages: dict, stage: str) -> dict | None:
-    return next((s[stage] for s in stages.values() if stage in s), None)
-
-
 def _manifest_seed(truth: Path | None) -> int | None:
     """Seed in the simulator's manifest beside ``truth`` (``<data>/manifest.json``)."""
     manifest = truth.parent / "manifest.json" if truth else None
     return json.loads(manifest.read_text())["seed"] if manifest and manifest.is_file() else None
 
 
-def summarise_outcomes(record: dict | None) -> dict:
-    """Final outcome per test, counts, groups by check, and the run's verdict.
+def summarise_outcomes(outcomes: Mapping[str, Outcome] | None, exitstatus: int | None) -> dict:
+    """Outcome per test, counts, groups by check, and the run's verdict.
 
-    A test's outcome is ``error`` when its setup or teardown failed, else its call's
-    outcome (``passed``, ``failed``, ``xfailed``), else how it was skipped. The verdict is
-    ``pass`` when the session finished (``outcomes.json`` exists) with exit status 0 and no
-    test failed or errored, else ``fail``.
+    ``outcomes`` are the run record's (`run_records.read_junit`: a set-up or teardown
+    failure is an ``error``), None when the session did not finish. The verdict is ``pass``
+    when the session finished with exit status 0 and no test failed or errored, else
+    ``fail``.
     """
-    if record is None:
+    if outcomes is None:
         empty = {k: 0 for k in OUTCOMES} | {"total": 0}
-        reason = "no outcomes.json: the test session did not finish"
+        reason = "no outcome record: the test session did not finish"
         return {"tests": [], "counts": empty, "groups": {}, "verdict": "fail", "reason": reason}
-    by_node: dict[str, dict] = {}
-    for entry in record["tests"]:
-        test = by_node.setdefault(
-            entry["nodeid"], {"nodeid": entry["nodeid"], "outcome": None, "message": ""}
-        )
-        test["duration_s"] = test.get("duration_s", 0.0) + entry.get("duration_s", 0.0)
-        if entry["when"] != "call" and entry["outcome"] == "failed":
-            message = test["message"] if test["outcome"] == "error" else ""
-            test["outcome"], test["message"] = "error", f"{message}\n{entry['message']}".strip()
-        elif test["outcome"] != "error" and (entry["when"] == "call" or test["outcome"] is None):
-            test["outcome"], test["message"] = entry["outcome"], entry["message"]
-    tests = list(by_node.values())
+    tests = [
+        {"nodeid": node, "outcome": o.outcome, "message": o.message, "duration_s": o.seconds}
+        for node, o in outcomes.items()
+    ]
     counts = _count(tests)
     groups: dict[str, list] = {}
     for test in sorted(tests, key=lambda t: t["nodeid"]):
         groups.setdefault(check_of(test["nodeid"]), []).append(test)
-    status = record.get("exitstatus")
+    status = exitstatus
     if counts["failed"] or counts["error"]:
         verdict, reason = "fail", f"{counts['failed']} failed, {counts['error']} errors"
     elif status != 0:
@@ -286,23 +278,25 @@ def _count(tests: list[dict]) -> dict[str, int]:
     return counts | {"total": len(tests)}
 
 
-def cache_hits(stages: dict[str, dict]) -> dict:
+def cache_hits(record: RunRecord) -> dict:
     """detector1 cache use over all processes: an exposure is a hit when no process built it."""
     built: dict[str, str] = {}
     seen: set[str] = set()
-    for worker, record in stages.items():
-        for name, entry in record.get("detector1", {}).get("exposures", {}).items():
+    for worker, stages in record.stages.items():
+        for name, entry in stages.get("detector1", {}).get("exposures", {}).items():
             seen.add(name)
             if not entry["hit"]:
                 built[name] = f"{worker}: {entry['seconds']:.1f} s ({entry['reason']})"
-    inputs = _first(stages, "inputs")
+    inputs = record.first("inputs")
     return {
         "detector1_hits": len(seen) - len(built),
         "detector1_exposures": len(seen),
         "detector1_built": built,
         "inputs_hit": inputs.get("hit") if inputs else None,
         # entries that failed verification and were rebuilt (notices.repair_line)
-        "repairs": [line for record in stages.values() for line in record.get("cache_repairs", [])],
+        "repairs": [
+            line for stages in record.stages.values() for line in stages.get("cache_repairs", [])
+        ],
     }
 
 

@@ -1,58 +1,93 @@
-"""The report page: `template.html` filled with the run, figures, tables and tests."""
+"""The report page: the jinja2 template ``templates/report.html.j2`` filled with the run,
+figures, tables and tests.
+
+This module only arranges the summary into `Section` records (tables as rows of values);
+the markup, and its escaping (autoescape), is the template's.
+"""
 
 from __future__ import annotations
 
-import html
-from importlib.resources import files
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from string import Template
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from miri_background.observation.notebook import NOTEBOOK_SIGMA
 from miri_background.report.products import short_name
 
 
+@dataclass(frozen=True)
+class Table:
+    """A table: column names, rows of values (floats shown to 4 decimals), a caption."""
+
+    header: Sequence[str]
+    rows: Sequence[Sequence]
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section of the page: tables, a note (what is missing), a figure (base64 PNG) or
+    the tests of each check (``checks``: name, status, counts, tests)."""
+
+    key: str
+    title: str
+    tables: Sequence[Table] = ()
+    note: str = ""
+    figure: str = ""
+    checks: Sequence[dict] = ()
+
+
+def _cell(value) -> str:
+    """A table cell: floats to 4 decimals, None empty."""
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "" if value is None else str(value)
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("miri_background.report"),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+    )
+    env.filters["cell"] = _cell
+    return env
+
+
 def render_html(summary: dict, groups: dict, figures: dict) -> str:
-    """The page: `template.html` filled with the summary, figures and outcomes."""
-    template = Template(files("miri_background.report").joinpath("template.html").read_text())
-    return template.substitute(
-        title=html.escape(f"MIRI background report: {Path(summary['run']).name}"),
-        verdict=summary["verdict"],
-        verdict_text=html.escape(f"{summary['verdict'].upper()}: {summary['verdict_reason']}"),
-        sections="\n".join(html_sections(summary, groups, figures)),
+    """The page of the summary, figures and outcomes (`html_sections`)."""
+    return render_page(
+        f"MIRI background report: {Path(summary['run']).name}",
+        summary["verdict"],
+        f"{summary['verdict'].upper()}: {summary['verdict_reason']}",
+        html_sections(summary, groups, figures),
     )
 
 
-def _e(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return html.escape("" if value is None else str(value))
+def render_page(title: str, verdict: str, verdict_text: str, sections: list[Section]) -> str:
+    """``report.html.j2`` with a title, the verdict banner and ``sections``."""
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        title=title, verdict=verdict, verdict_text=verdict_text, sections=sections
+    )
 
 
-def _table(header: list[str], rows: list[list], caption: str = "") -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
-    cap = f"<p class='caption'>{_e(caption)}</p>" if caption else ""
-    return f"{cap}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _section(key: str, title: str, body: str) -> str:
-    return f'<section id="{key}"><h2>{_e(title)}</h2>\n{body}\n</section>'
-
-
-def html_sections(summary: dict, groups: dict, figures: dict) -> list[str]:
+def html_sections(summary: dict, groups: dict, figures: dict) -> list[Section]:
     """The page's sections in order: run, images, tables, histograms, tests, release matrix,
     mutation testing."""
-    sections = [_section("run", "Run", _run_body(summary))]
+    sections = [Section("run", "Run", _run_tables(summary))]
     if "products_missing" in summary:
-        note = f"<p class='missing'>No images or tables: {_e(summary['products_missing'])}</p>"
-        sections.append(_section("images", "Images", note))
+        note = f"No images or tables: {summary['products_missing']}"
+        sections.append(Section("images", "Images", note=note))
     for key, (caption, png) in figures.items():
-        img = f'<img alt="{_e(caption)}" src="data:image/png;base64,{png}">'
-        sections.append(_section(f"fig-{key}", caption, f"<figure>{img}</figure>"))
+        sections.append(Section(f"fig-{key}", caption, figure=png))
     if "tables" in summary:
-        sections.append(_section("tables", "The notebook's pixels", _tables_body(summary)))
-    body = _tests_body(groups, summary["checks"])
-    sections.append(_section("tests", "Tests by check", body))
+        sections.append(Section("tables", "The notebook's pixels", _pixel_tables(summary)))
+    sections.append(_tests_section(groups, summary["checks"]))
     if summary.get("scenarios"):
         sections.append(scenario_section(summary["scenarios"]))
     if "matrix" in summary:
@@ -62,9 +97,9 @@ def html_sections(summary: dict, groups: dict, figures: dict) -> list[str]:
     return sections
 
 
-def scenario_section(rows: list[dict]) -> str:
+def scenario_section(rows: list[dict]) -> Section:
     """One row per scenario: kind, cases, test outcomes, jwst seconds, the known defect."""
-    body = _table(
+    table = Table(
         ["scenario", "kind", "cases", "tests", "jwst s (cache hits)", "known jwst defect"],
         [
             [
@@ -80,16 +115,16 @@ def scenario_section(rows: list[dict]) -> str:
         "Scenarios beside the notebook's data set (tests/regression/test_scenarios_*.py); "
         "the figures above show (combined - rule) for the defect cases.",
     )
-    return _section("scenarios", "Scenarios", body)
+    return Section("scenarios", "Scenarios", (table,))
 
 
-def mutation_section(m: dict) -> str:
+def mutation_section(m: dict) -> Section:
     """``make mutation``: kill rates of the suite and of jwst's unit tests, overall and per
     region (score = killed / (mutants - equivalent)), and the suite's survivors."""
     s = m["summary"]
     sides = [side for side in ("suite", "jwst") if side in s]
     if not sides:
-        return _section("mutation", "Mutation testing", "<p>No mutant run.</p>")
+        return Section("mutation", "Mutation testing", note="No mutant run.")
 
     def cell(rate: dict) -> str:
         return f"{rate['killed']}/{rate['mutants'] - rate['equivalent']} ({rate['score']})"
@@ -105,17 +140,16 @@ def mutation_section(m: dict) -> str:
         f"{s.get('wall_seconds_per_mutant')} s of wall each; killed / scored (score)"
     )
     header = ["region", "mutants", "equivalent", *(f"{side} killed" for side in sides)]
-    body = _table(header, rows, caption)
     survivors = [
         [side, v["id"], v["region"], v["diff"], v.get("not_run", "ran, no test failed")]
         for side in sides
         for v in s[side]["survivors"]
     ]
-    body += _table(["side", "survivor", "region", "diff", "why"], survivors, "Survivors")
-    return _section("mutation", "Mutation testing", body)
+    survivors_table = Table(["side", "survivor", "region", "diff", "why"], survivors, "Survivors")
+    return Section("mutation", "Mutation testing", (Table(header, rows, caption), survivors_table))
 
 
-def matrix_section(rows: list[dict]) -> str:
+def matrix_section(rows: list[dict]) -> Section:
     """The jwst release matrix (``make matrix``): a row per release, its verdict and the
     sigma=2 combined background against the reference release."""
     table = [
@@ -134,10 +168,10 @@ def matrix_section(rows: list[dict]) -> str:
     header = ["release", "verdict", "versions", "passed", "failing checks"]
     header += ["max |d| [DN/s]", "robust std d [DN/s]", "note"]
     caption = "Physical checks per jwst release; d = combined background (sigma=2) - reference"
-    return _section("matrix", "jwst release matrix", _table(header, table, caption))
+    return Section("matrix", "jwst release matrix", (Table(header, table, caption),))
 
 
-def _run_body(s: dict) -> str:
+def _run_tables(s: dict) -> tuple[Table, ...]:
     env = s["versions"]["environment"]
     made = s["versions"].get("products", {})
     cache = s["cache"]
@@ -171,18 +205,17 @@ def _run_body(s: dict) -> str:
         for sig, per in pipeline.items()
         for n, sec in per.items()
     ]
-    return (
-        _table(["item", "value"], rows)
-        + _table(["stage", "process", "wall time [s]"], timing_rows, "Stage times")
-        + (
-            _table(["sigma", "exposure", "Image2Pipeline [s]"], pipe_rows, "Background step")
-            if pipe_rows
-            else ""
-        )
+    tables = (
+        Table(["item", "value"], rows),
+        Table(["stage", "process", "wall time [s]"], timing_rows, "Stage times"),
     )
+    if pipe_rows:
+        header = ["sigma", "exposure", "Image2Pipeline [s]"]
+        tables += (Table(header, pipe_rows, "Background step"),)
+    return tables
 
 
-def _tables_body(s: dict) -> str:
+def _pixel_tables(s: dict) -> tuple[Table, ...]:
     sky, star = s["tables"]["sky_pixel"], s["tables"]["star_pixel"]
     sigmas = list(sky["bsub"])
     rows = []
@@ -218,36 +251,38 @@ def _tables_body(s: dict) -> str:
         for n, r in s["sky_residuals"]["exposures"].items()
     ]
     return (
-        _table(header, rows, sky_caption)
-        + _table(["value at the star pixel", "DN/s"], star_rows, star_caption)
-        + _table(
+        Table(header, rows, sky_caption),
+        Table(["value at the star pixel", "DN/s"], star_rows, star_caption),
+        Table(
             ["exposure", "sky pixels", "mean", "robust std", "expected rms"],
             residual_rows,
             f"bsub at sky pixels ({s['sky_residuals']['pixels']}), DN/s",
-        )
+        ),
     )
 
 
-def _tests_body(groups: dict, checks: dict) -> str:
+def _tests_section(groups: dict, checks: dict) -> Section:
+    """Each check's tests (parameter id, outcome, seconds, message), failing checks open."""
     if not groups:
-        return "<p class='missing'>No test outcomes (outcomes.json missing).</p>"
-    parts = []
+        note = "No test outcomes: the session did not finish."
+        return Section("tests", "Tests by check", note=note)
+    items = []
     for check, tests in groups.items():
         counts = checks[check]
-        status = "fail" if counts["failed"] or counts["error"] else "pass"
-        text = ", ".join(f"{v} {k}" for k, v in counts.items() if v and k != "total")
-        items = []
-        for t in tests:
-            param = t["nodeid"][len(check) :] or t["nodeid"].rsplit("::", 1)[-1]
-            message = f"<pre>{_e(t['message'])}</pre>" if t["message"] else ""
-            items.append(
-                f"<li class='{t['outcome']}'><span class='outcome'>{t['outcome']}</span> "
-                f"{_e(param)} <span class='time'>{t.get('duration_s', 0.0):.2f} s</span>"
-                f"{message}</li>"
-            )
-        parts.append(
-            f"<details class='check {status}'{' open' if status == 'fail' else ''}>"
-            f"<summary><code>{_e(check)}</code>: {_e(text)}</summary>"
-            f"<ul>{''.join(items)}</ul></details>"
+        items.append(
+            {
+                "name": check,
+                "status": "fail" if counts["failed"] or counts["error"] else "pass",
+                "counts": ", ".join(f"{v} {k}" for k, v in counts.items() if v and k != "total"),
+                "tests": [
+                    {
+                        "outcome": t["outcome"],
+                        "param": t["nodeid"][len(check) :] or t["nodeid"].rsplit("::", 1)[-1],
+                        "seconds": t.get("duration_s", 0.0),
+                        "message": t["message"],
+                    }
+                    for t in tests
+                ],
+            }
         )
-    return "\n".join(parts)
+    return Section("tests", "Tests by check", checks=items)

@@ -1,7 +1,7 @@
 """What the report shows of a run's products: paths, the notebook's pixels, sky residuals.
 
-Reads ``<run>/detector1/*_rate.fits`` and ``<run>/background/sigma<s>/`` (bsub and combined
-background) into `products.Products`; all values in DN/s.
+Reads the rate, bsub and combined-background files the run record lists
+(`run_records.RunRecord`) into `products.Products`; all values in DN/s.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import numpy as np
 from miri_background.checks.metrics import robust_std
 from miri_background.observation.datasets import MIRISIM, DataSet
 from miri_background.observation.notebook import NOTEBOOK_SIGMA, NOTEBOOK_SKY
+from miri_background.run_records import RunRecord
 
 
 def short_name(name: str) -> str:
@@ -20,51 +21,45 @@ def short_name(name: str) -> str:
     return name.split("_MIRIMAGE")[0]
 
 
-def product_paths(run_dir: Path) -> tuple[dict, dict, dict]:
+def product_paths(record: RunRecord) -> tuple[dict, dict, dict]:
     """Rate paths per exposure, and per sigma the bsub and the combined paths per science
-    exposure (`checks.products.load_products`' first three arguments).
-
-    The sigmas are those of the ``background/sigma<s>`` directories (the suite runs 1, 2, 3).
+    exposure (`checks.products.load_products`' first three arguments), as the run record
+    lists them: files in the run directory that it does not list are not looked at.
 
     Raises
     ------
     FileNotFoundError
-        If there are no rates, no sigma=2 directory, or a sigma lacks a bsub or combined
-        file of some exposure.
+        If the record lists no rates or no sigma=2 products (the stage did not finish), or
+        a file it lists is gone; the message names every missing file.
     """
-    rates = {
-        p.name.removesuffix("_rate.fits"): p
-        for p in sorted(run_dir.glob("detector1/*_rate.fits"))
-        if not p.name.startswith(".")  # temporary files of a link in progress
-    }
+    rates = record.rates()
     if not rates:
-        raise FileNotFoundError(f"no {run_dir}/detector1/*_rate.fits")
-    science = [n for n in rates if any((run_dir / "background").glob(f"sigma*/{n}_bsub.fits"))]
-    if not science:
-        raise FileNotFoundError(f"no {run_dir}/background/sigma*/*_bsub.fits")
-    where_sigma = {float(d.name[5:]): d for d in run_dir.glob("background/sigma*") if d.is_dir()}
-    if NOTEBOOK_SIGMA not in where_sigma:
-        raise FileNotFoundError(f"no {run_dir}/background/sigma{NOTEBOOK_SIGMA:g}")
-    bsub, combined = {}, {}
-    for sigma, where in sorted(where_sigma.items()):
-        paths = {
-            kind: {n: where / f"{n}_{kind}.fits" for n in science}
-            for kind in ("bsub", "combinedbackground")
-        }
-        missing = [p for d in paths.values() for p in d.values() if not p.is_file()]
-        if missing:
-            raise FileNotFoundError(
-                f"{len(missing)} background products missing, e.g. {missing[0]}"
-            )
-        bsub[sigma], combined[sigma] = paths["bsub"], paths["combinedbackground"]
+        raise FileNotFoundError(f"no rate files in the run record of {record.run_dir}")
+    products = record.background_products()
+    if NOTEBOOK_SIGMA not in products:
+        raise FileNotFoundError(
+            f"no sigma={NOTEBOOK_SIGMA:g} background products in the run record of "
+            f"{record.run_dir}"
+        )
+    listed = [*rates.values()] + [
+        p for kinds in products.values() for paths in kinds.values() for p in paths.values()
+    ]
+    missing = [str(p) for p in listed if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} of the {len(listed)} product files the run record lists are "
+            f"missing: {', '.join(missing)}"
+        )
+    bsub = {s: kinds["bsub"] for s, kinds in sorted(products.items())}
+    combined = {s: kinds["combinedbackground"] for s, kinds in sorted(products.items())}
     return rates, bsub, combined
 
 
-def load_run_products(run_dir: Path, truth: Path | None):
-    """`products.Products` of a run directory (true background and sources with ``truth``)."""
+def load_run_products(record: RunRecord, truth: Path | None):
+    """`products.Products` of a run record (true background and sources with ``truth``)."""
     from miri_background.checks.products import load_products
 
-    return load_products(*product_paths(run_dir), truth)
+    return load_products(*product_paths(record), truth)
 
 
 def pixels_of_interest(

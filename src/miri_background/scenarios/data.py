@@ -5,7 +5,7 @@ the wrong place shows (1-based detector column x, row y; frame size 1032 x 1024)
 
     sky(x, y) = SKY_RATE * (1 + 0.05 (x - 516) / 516 + 0.03 (y - 512) / 512)       DN/s
 
-plus, per exposure, `N_STARS` Gaussian stars (FWHM 2.45 px, 40-400 DN/s) at positions
+plus, per exposure, `N_STARS` Gaussian stars (FWHM 2.45 px, peaks 40-280 DN/s) at positions
 that differ between exposures (so clipping has stars to remove), and noise drawn from the
 errors written beside it::
 
@@ -29,10 +29,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from astropy.stats import gaussian_fwhm_to_sigma
 from stdatamodels.jwst import datamodels
 from stdatamodels.jwst.datamodels import dqflags
 
+from miri_background.inputs.simulator.scene import add_stars, psf_peak_fraction
 from miri_background.observation import instrument as mi
 from miri_background.scenarios.model import Scenario, Subarray, siaf_subarray
 
@@ -79,15 +79,15 @@ def sky(region: Subarray) -> np.ndarray:
 
 
 def _stars(region: Subarray, science: Subarray, index: int) -> np.ndarray:
-    """`N_STARS` stars of exposure ``index``, placed at science-frame fractions."""
+    """`N_STARS` stars of exposure ``index``, placed at science-frame fractions, drawn by
+    the simulator's renderer (`scene.add_stars`): star k peaks at 40 (1 + 3 k) DN/s when
+    centred on a pixel."""
     image = np.zeros(region.shape)
-    y, x = np.mgrid[0 : region.ysize, 0 : region.xsize]
-    s = mi.FWHM_PIX * gaussian_fwhm_to_sigma
-    for k in range(N_STARS):
-        fx, fy = (0.2 + 0.23 * k + 0.071 * index) % 0.9, (0.15 + 0.27 * k + 0.113 * index) % 0.9
-        cx = science.xstart + fx * science.xsize - region.xstart
-        cy = science.ystart + fy * science.ysize - region.ystart
-        image += 40.0 * (1 + 3 * k) * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * s * s))
+    k = np.arange(N_STARS)
+    fx, fy = (0.2 + 0.23 * k + 0.071 * index) % 0.9, (0.15 + 0.27 * k + 0.113 * index) % 0.9
+    x = science.xstart + fx * science.xsize - region.xstart
+    y = science.ystart + fy * science.ysize - region.ystart
+    add_stars(image, x, y, 40.0 * (1 + 3 * k) / psf_peak_fraction())
     return image
 
 

@@ -109,10 +109,13 @@ def scenario_stages(request, content_cache, scenario_crds, sim_config, run_dir, 
     """``get(stage, case)`` for stage ``inputs``, ``run`` or ``products``: each made once
     per process, in stage order (a later stage asks for the earlier ones). At the end, the
     process's cases go into its stage record (``scenarios``: per case, whether this process
-    built it, jwst's seconds and the seconds of everything else: the benchmark's costs)."""
+    built it, jwst's seconds and the seconds of everything else: the benchmark's costs);
+    each case loaded goes into it at once (``scenario_cases``: the report's rows)."""
+    from miri_background.pytest_plugin.session import record_stage
     from miri_background.scenarios.checks import load
     from miri_background.scenarios.run import case_inputs, run_case
 
+    loaded: dict[str, dict] = {}
     made: dict[tuple[str, Case], object] = {}
     seconds: dict[Case, float] = {}
     depth: list[str] = []
@@ -126,7 +129,10 @@ def scenario_stages(request, content_cache, scenario_crds, sim_config, run_dir, 
             note(f"scenario {case.id}: {what}")
             return run
         products = load(get("run", case), content_cache)
-        record_case(run_dir, case.id, _case_record(products.run), _difference(products))
+        loaded[case.id] = record_case(
+            run_dir, case.id, _case_record(products.run), _difference(products)
+        )
+        record_stage(request.config, "scenario_cases", loaded)
         return products
 
     def get(stage: str, case: Case):
@@ -145,8 +151,6 @@ def scenario_stages(request, content_cache, scenario_crds, sim_config, run_dir, 
     yield get
     runs = {c: made["run", c] for c in seconds if ("run", c) in made}
     if runs:
-        from miri_background.pytest_plugin.session import record_stage
-
         record_stage(
             request.config,
             "scenarios",

@@ -1,63 +1,59 @@
 """The report's scenario section: each scenario's cases and outcomes, and for the cases
 jwst 3.0.0 gets wrong a picture of (combined background - the documented rule).
 
-The scenario fixtures leave ``<run>/scenarios/<case>.json`` (scenario, kind, sigma, cache
-hit, jwst seconds, the known defect) and, for a defect case, ``<case>_minus_rule.npy``
-(combined - rule in DN/s, science frame, and its detector corner).
+The scenario fixtures put each case they load into their process's run record
+(``scenario_cases``: scenario, kind, sigma, cache hit, jwst seconds, the known defect) and,
+for a defect case, write ``<run>/scenarios/<case>_minus_rule.npy`` (combined - rule in
+DN/s, science frame), which the case's record lists with its detector corner.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from miri_background.files import atomic_target, write_json_atomic
+from miri_background.files import atomic_target
+from miri_background.run_records import RunRecord, relative
 
 FOLDER = "scenarios"
 
 
-def record_case(run_dir: Path, case_id: str, record: dict, difference=None) -> None:
-    """Write a case's record (and, when given, its ``(array, (xstart, ystart))``
-    difference from the rule) into the run directory. Every process that loads the case
-    writes it; a cache hit does not replace a record already there (the process that built
-    the case, and saw jwst's seconds, may have written it)."""
-    folder = run_dir / FOLDER
-    path = folder / f"{case_id}.json"
-    if not (record.get("hit") and path.is_file()):
-        write_json_atomic(path, record)
-    if difference is not None:
-        array, corner = difference
-        with atomic_target(folder / f"{case_id}_minus_rule.npy") as tmp, open(tmp, "wb") as f:
-            np.save(f, np.asarray(array, np.float32))
-        write_json_atomic(folder / f"{case_id}_minus_rule.json", {"corner": list(corner)})
+def record_case(run_dir: Path, case_id: str, record: dict, difference=None) -> dict:
+    """A case's entry in the run record: ``record`` and, when a ``(array, (xstart,
+    ystart))`` difference from the rule is given, the file it is written to
+    (``difference``, relative to ``run_dir``) and its ``corner``."""
+    if difference is None:
+        return dict(record)
+    array, corner = difference
+    path = run_dir / FOLDER / f"{case_id}_minus_rule.npy"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_target(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, np.asarray(array, np.float32))
+    return dict(record) | {"difference": relative(run_dir, path), "corner": list(corner)}
 
 
-def scenario_rows(run_dir: Path, tests: list[dict]) -> list[dict]:
+def scenario_rows(record: RunRecord, tests: list[dict]) -> list[dict]:
     """Per scenario: its kind, cases, the outcomes of the tests of its cases, the cases'
     jwst seconds and cache hits, and the known defect if any."""
     rows: dict[str, dict] = {}
-    for path in sorted((run_dir / FOLDER).glob("*.json")):
-        if path.name.endswith("_minus_rule.json"):
-            continue
-        case = json.loads(path.read_text())
+    for case_id, case in record.scenario_cases().items():
         row = rows.setdefault(
             case["scenario"],
             {"scenario": case["scenario"], "kind": case["kind"], "cases": [], "outcomes": {},
              "jwst_s": 0.0, "cache_hits": 0, "defect": case.get("defect")},
         )  # fmt: skip
-        row["cases"].append(path.stem)
+        row["cases"].append(case_id)
         row["jwst_s"] = round(row["jwst_s"] + case["seconds"], 2)
         row["cache_hits"] += bool(case["hit"])
         for test in tests:
-            if test["nodeid"].endswith(f"[{path.stem}]"):
+            if test["nodeid"].endswith(f"[{case_id}]"):
                 outcome = test["outcome"]
                 row["outcomes"][outcome] = row["outcomes"].get(outcome, 0) + 1
     return list(rows.values())
 
 
-def scenario_figures(run_dir: Path) -> dict[str, tuple[str, str]]:
+def scenario_figures(record: RunRecord) -> dict[str, tuple[str, str]]:
     """``key -> (caption, base64 PNG)``: (combined - rule) of each defect case, in DN/s on
     a symmetric scale, axes in 1-based detector pixels."""
     from matplotlib.figure import Figure
@@ -65,10 +61,11 @@ def scenario_figures(run_dir: Path) -> dict[str, tuple[str, str]]:
     from miri_background.report.figures import png
 
     figures = {}
-    for path in sorted((run_dir / FOLDER).glob("*_minus_rule.npy")):
-        case_id = path.name.removesuffix("_minus_rule.npy")
-        data = np.load(path)
-        x0, y0 = json.loads(path.with_suffix(".json").read_text())["corner"]
+    for case_id, case in record.scenario_cases().items():
+        if "difference" not in case:
+            continue
+        data = np.load(record.path(case["difference"]))
+        x0, y0 = case["corner"]
         limit = float(np.nanmax(np.abs(data))) or 1.0
         fig = Figure(figsize=(6.4, 5.0))
         ax = fig.subplots()

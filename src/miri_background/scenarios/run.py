@@ -84,7 +84,7 @@ def case_inputs(cache: ContentCache, case: Case, sim_seed: int) -> CaseInputs:
         "scenario-inputs",
         observation=scenario_data.observation(scenario),
         seed=sim_seed,
-        sources=("scenarios.model", "scenarios.data"),
+        sources=("scenarios.model", "scenarios.data", "inputs.simulator.scene"),
         versions=("numpy", "stdatamodels", "pysiaf"),
     )
     entry = cache.get_or_build(

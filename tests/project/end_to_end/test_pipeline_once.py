@@ -29,6 +29,7 @@ import pytest
 from filelock import FileLock
 
 from miri_background.cache import MANIFEST, verify
+from miri_background.run_records import read_run
 
 pytestmark = pytest.mark.slow
 
@@ -59,10 +60,9 @@ class Session:
 
     @property
     def stages(self) -> dict[str, dict]:
-        """Worker id -> its ``stages/<worker>.json`` record."""
-        return {
-            p.stem: json.loads(p.read_text()) for p in sorted(self.run_dir.glob("stages/*.json"))
-        }
+        """Worker id -> its stage records (`run_records.read_run`), for the processes that
+        ran the stages (not an xdist controller's ``session`` record)."""
+        return {w: s for w, s in read_run(self.run_dir).stages.items() if "run" in s}
 
     def detector1(self) -> dict[str, dict]:
         """Worker id -> exposure -> {hit, seconds, reason, key}."""

@@ -21,6 +21,7 @@ from tests.project.inputs.real.fault_server import directory_server
 from miri_background.inputs import crds_local
 from miri_background.observation.notebook import READNOISE_NAME
 from miri_background.pipeline import detector1
+from miri_background.run_records import read_run
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
@@ -86,7 +87,7 @@ def test_bigdata_end_to_end(server, mirror, inputs, tmp_path):
         if not e["hit"]
     ]
     assert sorted(misses) == sorted(inputs.uncal), f"detector1 misses {misses}"
-    outcomes = json.loads((run_dir / "outcomes.json").read_text())["tests"]
+    outcomes = [{"nodeid": t, "outcome": o.outcome} for t, o in read_run(run_dir).tests.items()]
     truth = [t for t in outcomes if "test_truth_bigdata" in t["nodeid"]]
     assert len(truth) == 8 and all(t["outcome"] == "passed" for t in truth), truth
 

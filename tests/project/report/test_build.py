@@ -1,7 +1,7 @@
 """The report: its summary matches the products, and the page renders in headless Chromium.
 
 The report is built once per session (file lock shared by the xdist workers) from this
-session's run directory with fabricated outcomes: the real ``outcomes.json`` is written only
+session's run directory with fabricated outcomes: the real outcome record is written only
 when the session ends.
 """
 
@@ -27,47 +27,64 @@ from miri_background.report import build as report
 from miri_background.report import figures as report_figures
 from miri_background.report import html as report_html
 from miri_background.report import products as report_products
+from miri_background.run_records import Outcome, read_run
 
 FABRICATED = {
     "exitstatus": 1,
     "tests": [
-        ("tests/regression/test_sky.py::test_sky_mean[sigma1]", "call", "passed", ""),
-        ("tests/regression/test_sky.py::test_sky_mean[sigma2]", "call", "failed", "sky mean"),
-        ("tests/regression/test_sky.py::test_sky_mean[sigma3]", "call", "xfailed", ""),
-        ("tests/regression/test_truth.py::test_truth_combined", "setup", "skipped", ""),
-        ("tests/regression/test_truth.py::test_truth_bsub", "setup", "failed", "CRDS exited"),
-        ("tests/regression/test_truth.py::test_truth_bsub", "teardown", "failed", "later"),
+        ("tests.regression.test_sky", "test_sky_mean[sigma1]", ""),
+        ("tests.regression.test_sky", "test_sky_mean[sigma2]", '<failure message="sky mean"/>'),
+        ("tests.regression.test_sky", "test_sky_mean[sigma3]", '<skipped type="pytest.xfail"/>'),
+        ("tests.regression.test_truth", "test_truth_combined", '<skipped message="no truth"/>'),
+        (
+            "tests.regression.test_truth",
+            "test_truth_bsub",
+            '<error message="failed on setup with CRDS exited"/>'
+            '<error message="failed on teardown with later"/>',
+        ),
     ],
 }
-"""One test of each outcome; ``test_truth_bsub`` errors in setup and again in teardown."""
+"""One test of each outcome, as pytest's JUnit file writes them; ``test_truth_bsub``
+errors in setup and again in teardown."""
 EXPECTED_COUNTS = {"passed": 1, "failed": 1, "error": 1, "xfailed": 1, "skipped": 1, "total": 5}
 FIGURES = ("backgrounds", "science", "combined", "bsub", "residual", "histograms")
 MAX_BYTES = 8e6
 """Size limit of report.html (it is attached to CI runs and issues)."""
 
 
-def outcomes_record(entries, exitstatus: int) -> dict:
-    tests = [
-        {"nodeid": n, "when": w, "outcome": o, "duration_s": 0.5, "message": m}
-        for n, w, o, m in entries
-    ]
-    return {"exitstatus": exitstatus, "tests": tests}
+def write_outcomes(run: Path, cases, exitstatus: int) -> None:
+    """The outcome record of ``run``: a JUnit file of ``(classname, name, children)`` test
+    cases (0.5 s each) and the ``session`` record naming it."""
+    body = "".join(
+        f'<testcase classname="{c}" name="{n}" time="0.5">{children}</testcase>'
+        for c, n, children in cases
+    )
+    suite = f'<testsuites><testsuite name="pytest">{body}</testsuite></testsuites>'
+    (run / "junit.xml").write_text(suite)
+    (run / "stages").mkdir(exist_ok=True)
+    session = {"session": {"exitstatus": exitstatus, "junit": "junit.xml"}}
+    (run / "stages" / "fabricated-controller.json").write_text(json.dumps(session))
 
 
 def make_run_dir(path: Path, run_dir: Path, inputs) -> Path:
-    """A run directory sharing this session's products, with an ``inputs`` stage record
-    and the fabricated outcomes."""
+    """A run directory sharing this session's products (a link per file, so that a test
+    can remove one), with its stage records less the scenario cases (their section has
+    its own tests: `test_scenario_report`), an ``inputs`` stage record and the fabricated
+    outcomes."""
     path.mkdir(parents=True)
     for part in ("detector1", "background"):
-        (path / part).symlink_to(run_dir / part, target_is_directory=True)
+        for made in (run_dir / part).rglob("*.fits"):
+            link = path / made.relative_to(run_dir)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(made)
     (path / "stages").mkdir()
     for record in run_dir.glob("stages/*.json"):
-        shutil.copy(record, path / "stages" / record.name)
+        stages = json.loads(record.read_text())
+        stages.pop("scenario_cases", None)
+        (path / "stages" / record.name).write_text(json.dumps(stages))
     source = {"source": inputs.source, "sim_truth": str(inputs.sim_truth), "seed": 7}
     (path / "stages" / "fabricated.json").write_text(json.dumps({"inputs": source}))
-    (path / "outcomes.json").write_text(
-        json.dumps(outcomes_record(FABRICATED["tests"], FABRICATED["exitstatus"]))
-    )
+    write_outcomes(path, FABRICATED["tests"], FABRICATED["exitstatus"])
     return path
 
 
@@ -236,27 +253,27 @@ def test_report_renders_in_chromium(built_report, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("entries", "exitstatus", "verdict"),
+    ("outcomes", "exitstatus", "verdict"),
     [
-        ([("t.py::a", "call", "passed", "")], 0, "pass"),
-        ([("t.py::a", "call", "passed", ""), ("t.py::b", "setup", "skipped", "")], 0, "pass"),
-        ([("t.py::a", "call", "xfailed", "")], 0, "pass"),
-        ([("t.py::a", "call", "failed", "x")], 1, "fail"),
-        ([("t.py::a", "call", "passed", ""), ("t.py::a", "teardown", "failed", "x")], 1, "fail"),
-        ([("t.py::a", "call", "passed", "")], 2, "fail"),
+        ({"t.py::a": "passed"}, 0, "pass"),
+        ({"t.py::a": "passed", "t.py::b": "skipped"}, 0, "pass"),
+        ({"t.py::a": "xfailed"}, 0, "pass"),
+        ({"t.py::a": "failed"}, 1, "fail"),
+        ({"t.py::a": "error"}, 1, "fail"),
+        ({"t.py::a": "passed"}, 2, "fail"),
         (None, None, "fail"),
     ],
-    ids=["passed", "skipped", "xfailed", "failed", "teardown-error", "interrupted", "no-outcomes"],
+    ids=["passed", "skipped", "xfailed", "failed", "error", "interrupted", "no-outcomes"],
 )
-def test_report_verdict(entries, exitstatus, verdict):
-    record = None if entries is None else outcomes_record(entries, exitstatus)
-    result = report.summarise_outcomes(record)
+def test_report_verdict(outcomes, exitstatus, verdict):
+    tests = None if outcomes is None else {t: Outcome(o, "") for t, o in outcomes.items()}
+    result = report.summarise_outcomes(tests, exitstatus)
     assert result["verdict"] == verdict, result["reason"]
 
 
-def test_report_groups_tests_by_check():
-    record = outcomes_record(FABRICATED["tests"], 1)
-    groups = report.summarise_outcomes(record)["groups"]
+def test_report_groups_tests_by_check(tmp_path):
+    write_outcomes(tmp_path, FABRICATED["tests"], 1)
+    groups = report.summarise_outcomes(read_run(tmp_path).tests, 1)["groups"]
     sizes = {check: len(tests) for check, tests in groups.items()}
     assert sizes == {
         "tests/regression/test_sky.py::test_sky_mean": 3,
@@ -269,14 +286,53 @@ def test_report_without_products(tmp_path):
     """A run that stopped before its products still gets a page with the outcomes."""
     run = tmp_path / "run-stopped"
     run.mkdir()
-    record = outcomes_record([("t.py::test_inputs", "setup", "failed", "CRDS exited (255)")], 1)
-    (run / "outcomes.json").write_text(json.dumps(record))
+    error = '<error message="failed on setup with CRDS exited (255)"/>'
+    write_outcomes(run, [("t.test_m", "test_inputs", error)], 1)
     summary = report.write_report(run, tmp_path / "out")
     page = (tmp_path / "out" / "report.html").read_text()
     assert summary["verdict"] == "fail"
     assert summary["products_missing"].startswith("no "), summary["products_missing"]
     assert "CRDS exited (255)" in page
     assert "<img" not in page
+
+
+def _edit_records(run: Path, edit) -> None:
+    """Apply ``edit`` to every stage record of ``run`` that has a background record."""
+    for path in (run / "stages").glob("*.json"):
+        record = json.loads(path.read_text())
+        if "background" in record:
+            edit(record["background"])
+            path.write_text(json.dumps(record))
+
+
+def test_report_reads_only_what_the_record_lists(tmp_path, run_dir, inputs, run_background):
+    """Files the record does not list are not the report's business: a record of sigma 2
+    alone, and sigma 1 and 3 products deleted, still give the full report for sigma 2."""
+    run = make_run_dir(tmp_path / "run", run_dir, inputs)
+    _edit_records(run, lambda bkg: bkg.update(products={"2": bkg["products"]["2"]}))
+    science = next(iter(run_background[2.0].bsub))
+    (run / "background" / "sigma1" / f"{science}_bsub.fits").unlink()
+    (run / "background" / "sigma3" / f"{science}_combinedbackground.fits").unlink()
+    summary = report.write_report(run, tmp_path / "out")
+    assert "products_missing" not in summary, summary["products_missing"]
+    assert list(summary["tables"]["star_pixel"]["combined"]) == ["2"], summary["tables"]
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert len(re.findall(r"<img ", page)) == len(FIGURES), "images of the sigma=2 products"
+
+
+def test_report_names_a_listed_file_that_is_gone(tmp_path, run_dir, inputs, run_background):
+    """A file the record lists is gone: the page and the summary name it, and the rest of
+    the report (verdict, outcomes, run facts) is still written."""
+    run = make_run_dir(tmp_path / "run", run_dir, inputs)
+    science = next(iter(run_background[2.0].bsub))
+    gone = run / "background" / "sigma2" / f"{science}_bsub.fits"
+    gone.unlink()
+    summary = report.write_report(run, tmp_path / "out")
+    expected = f"1 of the 32 product files the run record lists are missing: {gone}"
+    assert summary["products_missing"] == expected, summary["products_missing"]
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert f"No images or tables: {expected}" in page
+    assert summary["counts"] == EXPECTED_COUNTS and "<img" not in page
 
 
 def test_report_cli_needs_a_run(tmp_path, capsys):
@@ -321,7 +377,7 @@ def test_matrix_rows_and_section(tmp_path):
         ("1.18.1", "fail", 6, 7, ["test_a"]),
         ("1.12.5", "cannot run", 0, 0, []),
     ], got
-    section = report_html.matrix_section(rows)
+    section = report_html.render_page("matrix", "pass", "PASS", [report_html.matrix_section(rows)])
     for text in (
         "1.18.1",
         "fail",
@@ -329,7 +385,7 @@ def test_matrix_rows_and_section(tmp_path):
         "test_a",
         "0.5",
         "cannot run",
-        "KeyError: &#x27;FASTR1&#x27;",
+        "KeyError: &#39;FASTR1&#39;",
     ):
         assert text in section, f"{text!r} missing from the matrix section:\n{section}"
     assert "more" not in section, "only the first line of an error belongs in the table"

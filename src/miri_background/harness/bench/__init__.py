@@ -16,7 +16,8 @@ every sample's wall time is stored beside it (``samples_wall_s``).
 Per-stage times come from the run directory: ``stages/<worker>.json``
 (`miri_background.pytest_plugin.session.record_stage`: ``inputs`` when recorded,
 ``detector1`` with each exposure's pipeline seconds, ``background`` with each
-Image2Pipeline call's seconds) and ``outcomes.json`` (test call durations). The bare
+Image2Pipeline call's seconds) and the JUnit file (test call durations), read through
+`run_records.read_run`. The bare
 pipeline time of a run is its critical path on the workers::
 
     T_bare = max_w sum(detector1 call seconds built by worker w) + sum(background calls)

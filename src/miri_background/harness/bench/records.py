@@ -1,10 +1,8 @@
-"""Stage times of a suite run, from the records of its run directory."""
+"""Stage times and outcomes of a suite run, from its run record (`run_records.read_run`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from miri_background.run_records import read_outcomes
+from miri_background.run_records import RunRecord
 
 
 def stage_times(stages: dict[str, dict]) -> dict:
@@ -61,13 +59,13 @@ def bare_seconds(times: dict) -> float | None:
     busiest = max(times["detector1_calls_s"].values(), default=0.0)
     return busiest + max(times["background_calls_s"].values())
 
-def outcome_summary(run_dir: Path) -> dict:
-    """Counts per outcome and the summed call durations (s) from ``outcomes.json``."""
-    record = read_outcomes(run_dir)
-    if record is None:
+def outcome_summary(run: RunRecord) -> dict:
+    """Counts per outcome and the summed call durations (s) of a run record's tests (none:
+    the session did not finish)."""
+    if run.tests is None:
         return {"counts": {}, "tests_s": None, "exitstatus": None}
     counts: dict[str, int] = {}
-    for t in record["tests"]:
-        counts[t["outcome"]] = counts.get(t["outcome"], 0) + 1
-    calls = sum(t["duration_s"] for t in record["tests"] if t["when"] == "call")
-    return {"counts": counts, "tests_s": round(calls, 2), "exitstatus": record["exitstatus"]}
+    for t in run.tests.values():
+        counts[t.outcome] = counts.get(t.outcome, 0) + 1
+    calls = sum(t.seconds for t in run.tests.values())
+    return {"counts": counts, "tests_s": round(calls, 2), "exitstatus": run.exitstatus}

@@ -12,7 +12,7 @@ from pathlib import Path
 from miri_background.harness.bench.host import TreeSampler, steal_seconds
 from miri_background.harness.bench.records import bare_seconds, outcome_summary, stage_times
 from miri_background.harness.pytest_run import pytest_command
-from miri_background.run_records import read_stages
+from miri_background.run_records import read_run
 
 
 def edited_jwst(work: Path) -> Path:
@@ -83,14 +83,15 @@ def run_suite(
         result["error"] = log.read_text(errors="replace")[-3000:]
         print(f"[bench] {label}: pytest exited {proc.returncode}, no usable run", flush=True)
         return result
-    records = read_stages(run_dir)
+    run = read_run(run_dir)
+    records = {worker: dict(stages) for worker, stages in run.stages.items()}
     times = stage_times(records)
     bare = bare_seconds(times)
     result |= {
         "stages": times,
         "stage_records": records,
         "bare_pipeline_s": bare,
-        "outcomes": outcome_summary(run_dir),
+        "outcomes": outcome_summary(run),
     }
     if bare and times["simulate_s"] is not None:
         result["overhead_without_simulate"] = round((wall - times["simulate_s"]) / bare, 2)

@@ -20,8 +20,8 @@ from miri_background.cache import SCRATCH_ENV
 from miri_background.harness.mutation import mutants, serve
 from miri_background.harness.mutation.fork import Session
 from miri_background.harness.mutation.report import ERROR, KILLED, SURVIVED
-from miri_background.harness.pytest_run import failures, read_junit
 from miri_background.inputs import crds_local
+from miri_background.run_records import failures, read_junit
 
 PYTEST = ("-p", "no:cacheprovider", "-q")
 DATA_SETS = ("mirisim", "flight")

@@ -45,8 +45,9 @@ from collections import Counter
 from pathlib import Path
 
 from miri_background.files import write_json_atomic
-from miri_background.harness.pytest_run import Outcome, pytest_command, read_junit
+from miri_background.harness.pytest_run import pytest_command
 from miri_background.harness.sweeps.matrix_compare import compare_with_reference, uncal_files
+from miri_background.run_records import Outcome, read_junit
 
 RELEASES = ("1.16.1", "1.18.1", "1.20.2", "2.0.1", "3.0.0")
 """jwst 1.12.5 does not install on Python 3.11 (its scipy pin needs a Fortran compiler)."""
@@ -171,7 +172,7 @@ def installed_versions(python: Path) -> dict[str, str]:
 def check_counts(outcomes: dict[str, Outcome]) -> dict[str, dict[str, int]]:
     """Check (test function, parameters dropped) -> {outcome: number of cases}."""
     counts: dict[str, Counter] = {}
-    for test, (outcome, _) in outcomes.items():
+    for test, (outcome, *_) in outcomes.items():
         check = test.split("::")[-1].split("[")[0]
         counts.setdefault(check, Counter())[outcome] += 1
     return {check: dict(c) for check, c in sorted(counts.items())}
@@ -188,7 +189,7 @@ def verdict(installed: bool, exit_status: int | None, outcomes: dict) -> str:
         return "not installed"
     if exit_status not in (0, 1) or not outcomes:
         return "cannot run"
-    count = Counter(o for o, _ in outcomes.values())
+    count = Counter(o for o, *_ in outcomes.values())
     if count["error"] > count["passed"] + count["failed"]:
         return "cannot run"
     return "pass" if exit_status == 0 else "fail"

@@ -4,13 +4,13 @@ background (max |diff| and robust std in DN/s)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from miri_background.checks import metrics
 from miri_background.observation.notebook import SCIENCE_NAMES
+from miri_background.run_records import read_run
 
 COMPARED_SIGMA = 2.0
 """The combined background compared between releases: the notebook's setting."""
@@ -19,10 +19,9 @@ COMPARED_SIGMA = 2.0
 def uncal_files(run_dir: Path | None, cache: Path) -> list[Path]:
     """The run's uncal files: its ``inputs`` stage record's ``uncal`` when recorded, else
     those of the newest simulated entry in ``cache``."""
-    for record in sorted(run_dir.glob("stages/*.json")) if run_dir else []:
-        uncal = json.loads(record.read_text()).get("inputs", {}).get("uncal")
-        if uncal:
-            return [Path(p) for p in uncal.values()]
+    uncal = ((read_run(run_dir).first("inputs") or {}) if run_dir else {}).get("uncal")
+    if uncal:
+        return [Path(p) for p in uncal.values()]
     entries = sorted(cache.glob("simulated/*/data"), key=lambda p: p.stat().st_mtime)
     return sorted(entries[-1].glob("*_uncal.fits")) if entries else []
 

@@ -10,11 +10,10 @@ x 4 science exposures) and the tests. A fault is *killed* when pytest exits 1 wi
 one test failed or in error, *survives* when the suite passes, and is a harness *error* on
 any other exit status (usage error, nothing collected, crash).
 
-Outcomes are read from each run's JUnit XML, not from ``runs/LATEST/outcomes.json``:
-``runs/LATEST`` is one pointer that any concurrent session rewrites (another engineer, or
-``make test`` running this command in one xdist worker beside the suite in the other), and
-``outcomes.json`` is a record of the project plugin, written only if the controller reaches
-session end. The JUnit file is written by pytest itself, to a path chosen here per run.
+Outcomes are read from each run's JUnit XML (`run_records.read_junit`, the outcome record
+of every run), at a path chosen here per run, not through ``runs/LATEST``: that is one
+pointer that any concurrent session rewrites (another engineer, or ``make test`` running
+this command in one xdist worker beside the suite in the other).
 Each run also gets its own runs directory, so a faulted run never becomes the project's
 ``runs/LATEST`` that ``report`` reads. JUnit lists tests in completion order, so the first
 test that caught a fault is taken in the order of ``pytest --collect-only``.
@@ -33,14 +32,8 @@ from pathlib import Path
 
 from miri_background.files import write_json_atomic
 from miri_background.harness import faults
-from miri_background.harness.pytest_run import (
-    ERROR,
-    FAILED,
-    PASSED,
-    failures,
-    pytest_command,
-    read_junit,
-)
+from miri_background.harness.pytest_run import pytest_command
+from miri_background.run_records import ERROR, FAILED, PASSED, failures, read_junit
 
 KILLED, SURVIVED, NOT_RUN = "killed", "survived", "not run"
 """Status of a fault's run, or ERROR (NOT_RUN: skipped because the clean run did not pass).

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from miri_background.files import write_json_atomic
 from miri_background.harness import shards
-from miri_background.harness.pytest_run import failures, pytest_command, read_junit
+from miri_background.harness.pytest_run import pytest_command
+from miri_background.run_records import failures, read_junit
 
 FIRST_SEED = 1000
 DESIGNED_FALSE_ALARM_PER_RUN = 1e-3

@@ -83,7 +83,9 @@ def add_stars(
     fwhm_pix: float = mi.FWHM_PIX,
     half: int = PSF_HALF,
 ) -> None:
-    """Add pixel-integrated Gaussian stars to ``image`` in place.
+    """Add pixel-integrated Gaussian stars to ``image`` in place: the project's one star
+    renderer (the simulator's scene, the scenarios' exposures). A star whose stamp lies
+    wholly outside ``image`` adds nothing.
 
     Parameters
     ----------
@@ -108,6 +110,8 @@ def add_stars(
         y0, x0 = iy - half, ix - half
         ys = slice(max(y0, 0), min(y0 + stamp.shape[0], ny))
         xs = slice(max(x0, 0), min(x0 + stamp.shape[1], nx))
+        if ys.start >= ys.stop or xs.start >= xs.stop:
+            continue
         image[ys, xs] += f * stamp[ys.start - y0 : ys.stop - y0, xs.start - x0 : xs.stop - x0]
 
 

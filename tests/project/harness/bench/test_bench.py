@@ -2,7 +2,7 @@
 
 No timing is asserted here: the performance figures come from ``make bench`` on a quiet
 machine. These tests check what turns records into figures: stage times from the workers'
-``stages/*.json``, the bare pipeline critical path, test counts from ``outcomes.json``, the
+``stages/*.json``, the bare pipeline critical path, test counts from the JUnit file, the
 pass / MISS verdict of each target, and the ``/proc`` parsing behind the peak RSS.
 """
 
@@ -111,34 +111,40 @@ def test_bare_pipeline_unknown_without_a_background_record():
     assert records.bare_seconds(times) is None, f"bare from {times}: expected None"
 
 
-def test_read_stages_keys_records_by_worker(tmp_path):
+def test_read_run_keys_records_by_worker(tmp_path):
     (tmp_path / "stages").mkdir()
     for worker, record in COLD_STAGES.items():
         (tmp_path / "stages" / f"{worker}.json").write_text(json.dumps(record))
-    got = run_records.read_stages(tmp_path)
+    got = run_records.read_run(tmp_path).stages
     assert got == COLD_STAGES, f"workers read: {sorted(got)}, expected gw0 and gw1"
 
 
 def test_outcome_summary_counts_outcomes_and_sums_call_durations(tmp_path):
-    tests = [
-        {"nodeid": "a::t1", "when": "call", "outcome": "passed", "duration_s": 1.25},
-        {"nodeid": "a::t2", "when": "call", "outcome": "failed", "duration_s": 2.0},
-        {"nodeid": "a::t3", "when": "call", "outcome": "xfailed", "duration_s": 0.5},
-        {"nodeid": "a::t4", "when": "setup", "outcome": "failed", "duration_s": 30.0},
-    ]
-    (tmp_path / "outcomes.json").write_text(json.dumps({"exitstatus": 1, "tests": tests}))
-    got = records.outcome_summary(tmp_path)
+    """The JUnit times are the calls' (pytest.ini ``junit_duration_report = call``)."""
+    (tmp_path / "stages").mkdir()
+    (tmp_path / "junit.xml").write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="a.test_m" name="t1" time="1.25"/>'
+        '<testcase classname="a.test_m" name="t2" time="2.0"><failure message="x"/></testcase>'
+        '<testcase classname="a.test_m" name="t3" time="0.5">'
+        '<skipped type="pytest.xfail" message="known"/></testcase>'
+        '<testcase classname="a.test_m" name="t4" time="0"><error message="setup"/></testcase>'
+        "</testsuite></testsuites>"
+    )
+    session = {"session": {"exitstatus": 1, "junit": "junit.xml"}}
+    (tmp_path / "stages" / "main.json").write_text(json.dumps(session))
+    got = records.outcome_summary(run_records.read_run(tmp_path))
     expected = {
-        "counts": {"passed": 1, "failed": 2, "xfailed": 1},
+        "counts": {"passed": 1, "failed": 1, "xfailed": 1, "error": 1},
         "tests_s": 3.75,
         "exitstatus": 1,
     }
-    assert got == expected, f"expected {expected} (setup time not a test's), got {got}"
+    assert got == expected, f"expected {expected}, got {got}"
 
 
-def test_outcome_summary_without_outcomes_file(tmp_path):
-    got = records.outcome_summary(tmp_path)
-    assert got["tests_s"] is None and got["counts"] == {}, f"no outcomes.json gave {got}"
+def test_outcome_summary_without_outcomes(tmp_path):
+    got = records.outcome_summary(run_records.read_run(tmp_path))
+    assert got["tests_s"] is None and got["counts"] == {}, f"no outcome record gave {got}"
 
 
 @pytest.mark.parametrize(

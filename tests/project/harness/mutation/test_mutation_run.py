@@ -184,14 +184,15 @@ def _sessions_of_this_test(tmp_path: Path) -> list[int]:
     return found
 
 def test_report_section_lists_rates_and_survivors():
-    from miri_background.report.html import mutation_section
+    from miri_background.report.html import mutation_section, render_page
 
     ids = [m.id for m in mutants.all_mutants("background_sub.py")[:2]]
     records = [_record(ids[0], "killed", "killed"), _record(ids[1], "survived", "killed")]
     summary = mutation_report.summarize(records)
-    page = mutation_section(
+    section = mutation_section(
         {"cosmic_ray": "8.7.0", "jwst": {"version": "3.0.0"}, "summary": summary}
     )
+    page = render_page("mutation", "pass", "PASS", [section])
     assert "1/2 (0.5)" in page and "2/2 (1.0)" in page, page
     assert ids[1] in page and ids[0] not in page, page
 

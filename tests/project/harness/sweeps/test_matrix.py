@@ -13,8 +13,8 @@ import pytest
 from astropy.io import fits
 from astropy.stats import mad_std
 
-from miri_background.harness.pytest_run import read_junit
 from miri_background.harness.sweeps import matrix, matrix_compare
+from miri_background.run_records import read_junit
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" tests="6">
@@ -43,7 +43,7 @@ def outcomes(tmp_path):
 
 
 def test_junit_outcomes(outcomes):
-    got = {test.split("::")[1]: outcome for test, (outcome, _) in outcomes.items()}
+    got = {test.split("::")[1]: o.outcome for test, o in outcomes.items()}
     assert all(t.startswith("tests/regression/test_") for t in outcomes), list(outcomes)
     expected = {
         "test_sky[seq1-sigma1]": "passed",
