@@ -17,9 +17,9 @@ from miri_background.harness.mutation import mutants, report, serve
 
 def test_counts_and_imaging_scope(jwst_300):
     counts = mutants.enumerate_counts()
-    assert counts["background_sub.py"] == {"cosmic_ray": 458, "imaging_path": 458}, counts
+    assert counts["background_sub.py"] == {"cosmic_ray": 458, "in_scope": 458}, counts
     step = mutants.all_mutants("background_step.py")
-    assert counts["background_step.py"]["imaging_path"] == len(step) < 127, counts
+    assert counts["background_step.py"]["in_scope"] == len(step) < 127, counts
     source = mutants.original_source("background_step.py").splitlines()
     for m in step:
         assert "subtract_wfss_bkg" not in source[m.line - 1], m

@@ -117,4 +117,4 @@ def test_suite_side_is_killed_by_its_first_failing_data_set():
     assert combined["status"] == "killed" and combined["seconds"] == 20.0, combined
     assert combined["killed_by"] == "[flight] tests/regression/t.py::x", combined
     assert [s["session"] for s in combined["sessions"]] == ["mirisim", "flight"]
-    assert sessions.combine([session("jwst", "survived")])["status"] == "survived"
+    assert sessions.combine([session("upstream", "survived")])["status"] == "survived"
