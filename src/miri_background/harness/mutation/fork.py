@@ -128,6 +128,7 @@ def _child(session: Session, parent: int) -> None:
         fd = os.open(session.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__  # not a capture of the parent
         os.chdir(session.cwd)
         for name in [n for n in sys.modules if n.split(".")[0] in FRESH]:
             del sys.modules[name]

@@ -3,8 +3,8 @@
 Suite side: one session per data set (``--data-set``), scenario tests first
 (`ScenariosFirst`), a scratch cache in the mutant's directory; upstream side: the target's
 upstream tests (`targets.Target.upstream`, e.g. jwst's ``test_background.py``) with the
-suite's local CRDS context. A session *kills* on pytest
-exit 1-3 or a timeout, *survives* on exit 0, and is a harness *error* otherwise or when the
+suite's local CRDS context. A session *kills* on pytest exit 1-3 (or 4 through the served
+copy) or a timeout, *survives* on exit 0, and is a harness *error* otherwise or when the
 mutated module was never imported by its process (`outcome`); a side's sessions stop at the
 first that did not survive (`combine`). A mutant whose statement no clean session of a side
 executed is survived without a session (`not_executed`, `unrun`).
@@ -131,6 +131,8 @@ def outcome(session: Session, code: int | None, seconds: float, pid: int) -> dic
         status = SURVIVED
     elif code in (1, 2, 3):
         status, first = KILLED, first or f"pytest exit {code} (no test failed: collection/internal)"
+    elif code == 4 and _raised_in_copy(session):
+        status, first = KILLED, "pytest exit 4: the mutated module raised on import (conftest)"
     else:
         status = ERROR
     imported = any(line.split()[0] == str(pid) for line in serve.loaded(session.hook))
@@ -150,6 +152,16 @@ def outcome(session: Session, code: int | None, seconds: float, pid: int) -> dic
         "imported": imported,
         "log_tail": tail,
     }
+
+
+def _raised_in_copy(session: Session) -> bool:
+    """Whether the session's log shows a traceback through a served copy (a mutant that
+    breaks its module's import, e.g. an annotation ``Callable * None``: pytest reports
+    the conftest that imported it as a usage error, exit 4)."""
+    log = session.log.read_text(errors="replace") if session.log.is_file() else ""
+    # pytest shortens a path under its rootdir: match the copy's name in the hook's folder
+    served = serve.served_files(session.hook).values()
+    return any(f"served/{Path(path).name}" in log for path in served)
 
 
 def combine(sessions: list[dict]) -> dict:
