@@ -119,7 +119,19 @@ def crds_root_apart(cache_dir: Path) -> Path:
     return Path(out.stdout.split()[-1])
 
 
-def _header(args, selected: list[mutants.Mutant]) -> dict:
+def _selection(args, selected: list[mutants.Mutant]) -> dict:
+    """The report's record of how ``selected`` was chosen."""
+    return {
+        "sample": args.mutants,
+        "seed": args.seed,
+        "shard": f"{args.shard[0]}/{args.shard[1]}",
+        "only": args.only,
+        "ids": [m.id for m in selected],
+    }
+
+
+def _header(args) -> dict:
+    """The report's record of the target: its files (module, path, version, sha256)."""
     files = mutants.target_files(args.target)
     return {
         "target": args.target,
@@ -134,13 +146,6 @@ def _header(args, selected: list[mutants.Mutant]) -> dict:
         },
         "cosmic_ray": version("cosmic-ray"),
         "counts": mutants.enumerate_counts(args.target),
-        "selection": {
-            "sample": args.mutants,
-            "seed": args.seed,
-            "shard": f"{args.shard[0]}/{args.shard[1]}",
-            "only": args.only,
-            "ids": [m.id for m in selected],
-        },
         "sides": args.sides,
         "data_sets": args.data_sets,
         "workers": args.workers,
@@ -228,7 +233,8 @@ def run(args) -> int:
         print(json.dumps(mutants.enumerate_counts(args.target)))
         if target.executed_only:
             print("(before the executed-lines scope, which the clean pass decides)")
-        selected = mutants.select(target=args.target, only=args.only)
+        chosen = {"sample": args.mutants, "seed": args.seed, "shard": args.shard}
+        selected = mutants.select(target=args.target, only=args.only, **chosen)
         print("\n".join(f"{m.id}  [{m.region}]  {m.diff}" for m in selected))
         return 0
     if target.executed_only and args.no_clean and not args.only:
@@ -236,7 +242,7 @@ def run(args) -> int:
     outside = {m.split(".")[0] for m in target.modules} - set(fork.FRESH)
     args.crds_root = crds_root_apart(args.cache_dir) if outside else crds_root(args.cache_dir)
     equivalent, notes = mutation_report.equivalents()
-    report = _header(args, []) | {"equivalents_notes": notes, "mutants": []}
+    report = _header(args) | {"equivalents_notes": notes, "mutants": []}
     print(f"preloaded the libraries in {fork.preload(target.modules):.1f} s", flush=True)
     files = mutants.target_files(args.target)
     original = {targets.file_modules()[f]: mutants.original_source(f) for f in files}
@@ -272,7 +278,7 @@ def run(args) -> int:
             shard=args.shard,
             only=args.only,
         )
-        report["selection"] = _header(args, selected)["selection"]
+        report["selection"] = _selection(args, selected)
         report["timeout_seconds"] = {k: 3 * v + 60 for k, v in clean_seconds.items()}
         mutation = _Run(args, work, report, executed, equivalent)
         chains = [
