@@ -46,3 +46,24 @@ def test_image2_save_results_is_always_a_bool():
     assert Image2Pipeline().save_results is False
     with pytest.raises(ValidationError, match="save_results"):
         Image2Pipeline(save_results=2)
+
+
+def test_background_step_clips_along_axis_0_only():
+    """Every ``sigma_clip`` call of jwst's background step passes ``axis=0`` (so astropy's
+    ``_sigmaclip_noaxis``, for ``axis=None``, never runs in the step: declared equivalent),
+    and ``SigmaClip.__call__`` reaches ``_sigmaclip_noaxis`` only under ``axis is None``."""
+    tree = ast.parse(mutants.original_source("background_sub.py"))
+    calls = [
+        n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "sigma_clip"
+    ]
+    axes = [
+        next((ast.unparse(k.value) for k in c.keywords if k.arg == "axis"), None) for c in calls
+    ]
+    assert axes and set(axes) == {"0"}, axes
+    clip = ast.parse(mutants.original_source("sigma_clipping.py"))
+    guards = [
+        ast.unparse(n.test)
+        for n in ast.walk(clip)
+        if isinstance(n, ast.If) and "_sigmaclip_noaxis" in ast.unparse(n.body[0])
+    ]
+    assert guards == ["axis is None and (not self.grow)"], guards
