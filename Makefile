@@ -12,6 +12,7 @@ FAULTS ?=
 MUTANTS ?=
 SEED   ?= 0
 SHARD  ?= 1/1
+TARGET ?= background
 RELEASES ?= 1.16.1 1.18.1 1.20.2 2.0.1 3.0.0
 
 .PHONY: setup validate test bench sensitivity specificity mutation matrix lint clean
@@ -59,11 +60,12 @@ specificity: setup
 	$(BIN)/python -m miri_background specificity --seeds $(SEEDS) --data-set $(DATA_SET) \
 		--shard $(SHARD) --out reports/specificity.json
 
-## cosmic-ray mutants of jwst.background: the suite and jwst's own unit tests per mutant
-## (MUTANTS=N SEED=S: a deterministic sample; SHARD=i/N: one CI shard).
+## cosmic-ray mutants of a target (TARGET=background|image2|associations|sigma_clipping):
+## the suite and the target's upstream tests per mutant (MUTANTS=N SEED=S: a deterministic
+## sample; SHARD=i/N: one CI shard).
 mutation: setup
 	$(BIN)/python -m miri_background mutation --out reports/mutation.json --seed $(SEED) \
-		--shard $(SHARD) $(if $(MUTANTS),--mutants $(MUTANTS))
+		--target $(TARGET) --shard $(SHARD) $(if $(MUTANTS),--mutants $(MUTANTS))
 
 ## The physical checks against a list of jwst releases, each in its own venv.
 matrix: setup

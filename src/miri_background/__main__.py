@@ -50,6 +50,8 @@ def _simulate(args) -> int:
     from miri_background.inputs.simulator.config import SimConfig
     from miri_background.inputs.simulator.writer import simulate
 
+    if args.seed is None:
+        args.seed = SimConfig().seed
     cfg = SimConfig(seed=args.seed, ngroups=args.ngroups)
     t0 = time.perf_counter()
     columns = (*Progress.get_default_columns()[:2], MofNCompleteColumn(), TimeElapsedColumn())
@@ -78,15 +80,15 @@ def _simulate(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse ``argv`` and run the subcommand; returns the exit status."""
-    from miri_background.inputs.simulator.config import DEFAULT_SEED
-
+    """Parse ``argv`` and run the subcommand; returns the exit status. Only the chosen
+    subcommand's modules are imported (``mutation --target sigma_clipping`` needs a
+    process without astropy: `harness.mutation.fork.preload`)."""
     parser = argparse.ArgumentParser(prog="python -m miri_background", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = parser.add_subparsers(dest="command", required=True)
     sim = sub.add_parser("simulate", help="write the built-in data set (8 exposures + truth)")
     sim.add_argument("--out", type=Path, required=True, metavar="DIR")
-    sim.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N")
+    sim.add_argument("--seed", type=int, default=None, metavar="N", help="default: the built-in")
     sim.add_argument("--ngroups", type=int, default=10, metavar="N", help="groups (>= 5)")
     sim.add_argument("--mode", choices=("uncal", "rate"), default="uncal")
     sim.add_argument("--references", action="store_true", help="also write the references")

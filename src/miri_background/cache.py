@@ -26,7 +26,8 @@ a mutant's code) or ``software.OVERRIDES_KEY`` (jwst modules served from a copy)
 depth, lives in the session's scratch directory instead of under ``root``
 (`scratch_root`): `SCRATCH_ENV` when set (the mutation harness sets it per mutant), else
 ``<root>/scratch/<session tag>/`` (`liveness`), which the pytest session removes at its
-end. Products of broken code are never worth keeping; every other entry is shared.
+end. Products of broken code are never worth keeping; every other entry is shared (a clean
+depend-mode entry stands in for one whose overridden files it never ran: `keys.clean_parts`).
 
 Bounded (`cache_admin`): each hit or build sets the entry directory's mtime (its last
 use, O(1)), the manifest records the entry's ``size`` (bytes), and the session's hits and
@@ -52,6 +53,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -61,6 +63,7 @@ from filelock import FileLock, Timeout
 
 from miri_background.depend import changed_source, recorded
 from miri_background.files import file_sha256, write_json_atomic
+from miri_background.keys import clean_parts
 from miri_background.liveness import register, session_tag
 from miri_background.software import OVERRIDES_KEY
 
@@ -114,12 +117,11 @@ class Entry:
     hit: bool
     reason: str
     seconds: float
-    sources: int = 0
-    """Number of source files the entry depends on (depend mode; 0 otherwise)."""
+    sources: int = 0  # source files the entry depends on (depend mode; 0 otherwise)
 
 
 def verify(entry: Path) -> str | None:
-    """Return None if ``entry`` matches its manifest, else the reason it does not."""
+    """None if ``entry`` matches its manifest, else the reason it does not."""
     return _check(entry)[0]
 
 
@@ -172,10 +174,8 @@ def _changed_file(entry: Path, files: dict) -> str | None:
 
 
 def _write_stamp(entry: Path, signatures: dict) -> None:
-    try:  # the `STAMP` of files whose sha256 were just found (or made) right
+    with suppress(OSError):  # a read-only cache: verified, just not remembered
         write_json_atomic(entry / STAMP, {"time": time.time(), "files": signatures})
-    except OSError:  # a read-only cache: verified, just not remembered
-        pass
 
 
 class ContentCache:
@@ -226,6 +226,9 @@ class ContentCache:
         the manifest and are checked on every lookup. Raises `DiskFullError` when the disk
         fills meanwhile.
         """
+        if depend and (scoped := clean_parts(parts)) and (hit := self.lookup(kind, scoped[0])):
+            if not scoped[1] & set(json.loads((hit.path / MANIFEST).read_text())["sources"]):
+                return hit  # the overridden code never ran in the clean build
         key = content_key(parts)
         entry = self._root(parts) / kind / key[:24]
         entry.parent.mkdir(parents=True, exist_ok=True)
@@ -262,8 +265,7 @@ class ContentCache:
                 shutil.rmtree(tmp, ignore_errors=True)
             seconds = time.perf_counter() - t0
             self._used(kind, parts, entry, f"built {size} {seconds:.1f}")
-            n = len(sources) if sources is not None else 0
-            return Entry(entry, key, False, reason, seconds, n)
+            return Entry(entry, key, False, reason, seconds, len(sources or ()))
 
     def _used(self, kind: str, parts: dict, entry: Path, what: str) -> None:
         """Record a use: the entry's mtime (eviction's clock) and a line of the stats log."""
@@ -318,17 +320,15 @@ def _disk_full(kind: str, entry: Path) -> DiskFullError:
     )
 
 
+def _short(v):
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}={_short(x)}" for k, x in sorted(v.items())) + "}"
+    return v[:10] if isinstance(v, str) and len(v) == 64 else v
+
+
 def _describe(parts: dict) -> str:
     """Short text of the key's parts for the log: ``name=value`` with digests shortened."""
-
-    def short(v):
-        if isinstance(v, str) and len(v) == 64:
-            return v[:10]
-        if isinstance(v, dict):
-            return "{" + ", ".join(f"{k}={short(x)}" for k, x in sorted(v.items())) + "}"
-        return v
-
-    return ", ".join(f"{k}={short(v)}" for k, v in sorted(parts.items()))
+    return ", ".join(f"{k}={_short(v)}" for k, v in sorted(parts.items()))
 
 
 class Schedule(NamedTuple):

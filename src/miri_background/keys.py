@@ -18,6 +18,13 @@ Whoever overrides code says so once, through `override` (the pytest plugin, for
 and every key built after it carries the override under `CODE_OVERRIDES`, for the stages
 it names. `cache` keeps entries with that part in a scratch area, not in the main cache.
 This module imports nothing of the tools that override code.
+
+Source-scoped overrides (served modules: ``sources`` names the installed files they stand
+for) reach only the products those files can change: an untraced stage when it names the
+files' package among its ``versions`` (a ``sigma_clipping`` copy reaches the scenario
+oracle, keyed on astropy's version, not the simulation); a traced stage always in its key,
+but `clean_parts` lets the cache reuse the clean entry whose recorded trace holds none of
+those files (a detector1 product is not rebuilt for code detector1 never ran).
 """
 
 from __future__ import annotations
@@ -37,23 +44,55 @@ CODE_OVERRIDES = "code_overrides"
 """The key part naming the code overridden in this process (`cache` scratch rule)."""
 TRACED = "traced sources (package-relative)"
 
-_OVERRIDES: dict[str, tuple[object, frozenset[str] | None]] = {}
+_OVERRIDES: dict[str, tuple[object, frozenset[str] | None, frozenset[str] | None]] = {}
 PACKAGE = Path(__file__).resolve().parent
 
 
-def override(name: str, value: object, *, stages: Iterable[str] | None = None) -> None:
+def override(
+    name: str,
+    value: object,
+    *,
+    stages: Iterable[str] | None = None,
+    sources: Iterable[str] | None = None,
+) -> None:
     """Record that this process runs overridden code ``name`` (its digest: ``value``) from
-    now on, for the products of ``stages`` (None: every stage); ``value`` None removes it."""
+    now on, for the products of ``stages`` (None: every stage) and, when ``sources`` names
+    the installed files the code stands for, only those they can reach (module docstring);
+    ``value`` None removes it."""
     if value is None:
         _OVERRIDES.pop(name, None)
     else:
-        _OVERRIDES[name] = (value, None if stages is None else frozenset(stages))
+        scope = None if stages is None else frozenset(stages)
+        _OVERRIDES[name] = (value, scope, None if sources is None else frozenset(sources))
 
 
-def overrides(stage: str) -> dict:
-    """``{CODE_OVERRIDES: {name: value}}`` of the overrides that reach ``stage``, or {}."""
-    reach = {n: v for n, (v, s) in sorted(_OVERRIDES.items()) if s is None or stage in s}
+def _reaches(stages, sources, stage: str, versions: Iterable[str], traced: bool) -> bool:
+    if stages is not None and stage not in stages:
+        return False
+    return sources is None or traced or bool({s.split("/")[0] for s in sources} & set(versions))
+
+
+def overrides(stage: str, versions: Iterable[str] = (), traced: bool = False) -> dict:
+    """``{CODE_OVERRIDES: {name: value}}`` of the overrides that reach ``stage`` (keyed on
+    the ``versions`` of those packages, ``traced`` or not), or {}."""
+    reach = {
+        n: v
+        for n, (v, stages, sources) in sorted(_OVERRIDES.items())
+        if _reaches(stages, sources, stage, versions, traced)
+    }
     return {CODE_OVERRIDES: reach} if reach else {}
+
+
+def clean_parts(parts: dict) -> tuple[dict, frozenset[str]] | None:
+    """(``parts`` without their code overrides, the installed files those stand for) when
+    every override in ``parts`` is source-scoped, else None: a product of the clean parts
+    whose recorded trace holds none of the files is also the overridden code's."""
+    names = parts.get(CODE_OVERRIDES)
+    scoped = [_OVERRIDES.get(n, (None, None, None))[2] for n in names or ()]
+    if not names or any(s is None for s in scoped):
+        return None
+    clean = {k: v for k, v in parts.items() if k != CODE_OVERRIDES}
+    return clean, frozenset().union(*scoped)
 
 
 @cache
@@ -73,7 +112,7 @@ def stage_parts(
     """The key parts of a ``stage`` product (module docstring): ``parts`` as given, the
     sha256 of this project's ``sources`` (dotted module names), the ``versions`` of the
     named packages, the interpreter when the software is ``traced`` (depend mode), and
-    the code overrides that reach the stage."""
+    the code overrides that reach the stage (`overrides`)."""
     key = {"stage": stage, **parts}
     if sources:
         key["source"] = {m: module_sha256(m) for m in sources}
@@ -81,7 +120,7 @@ def stage_parts(
         key["versions"] = {p: version(p) for p in versions}
     if traced:
         key |= {"software": TRACED, "python": interpreter()}
-    return key | overrides(stage)
+    return key | overrides(stage, versions, traced)
 
 
 def arrays_digest(*arrays: np.ndarray) -> str:

@@ -5,6 +5,7 @@ sources they ran instead: `pipeline.code_trace`)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import sys
@@ -14,10 +15,23 @@ from pathlib import Path
 from miri_background.files import file_sha256
 
 OVERRIDES_ENV = "MIRI_BACKGROUND_JWST_OVERRIDES"
-"""Set by the mutation harness to the sha256 of jwst modules it serves from a copy (an
+"""Set by the mutation harness (`encode_overrides`) when it serves modules from a copy (an
 import hook: not in the installed tree, so no source digest or trace sees them); the
 plugin passes it to `keys.override` under `OVERRIDES_KEY`."""
 OVERRIDES_KEY = "jwst_overrides"
+
+
+def encode_overrides(digest: str, sources) -> str:
+    """The value of `OVERRIDES_ENV`: the sha256 of the served sources and the names of the
+    installed files they stand for (package-relative, as `depend.source_name` records
+    them: ``astropy/stats/sigma_clipping.py``)."""
+    return json.dumps({"sha256": digest, "sources": sorted(sources)})
+
+
+def decode_overrides(value: str) -> tuple[str, frozenset[str]]:
+    """(sha256, source names) of an `encode_overrides` value."""
+    data = json.loads(value)
+    return data["sha256"], frozenset(data["sources"])
 
 
 def tree_digest(root: Path) -> str:

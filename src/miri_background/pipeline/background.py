@@ -137,18 +137,24 @@ def background_key_parts(
     inputs: Inputs, association: Path, sigma: float, maxiters: int | None
 ) -> dict:
     """What one unit's products depend on (`keys.stage_parts`): the association's members
-    by exptype and content (sha256, not path), the step parameters and references; the
-    software is traced."""
+    by exptype and content (sha256, not path), its other fields and product names (file
+    names: the run directory is not a part), the step parameters and references; the
+    software is traced. The association is made before the traced call
+    (`associations.make_associations`), so no trace records ``asn_from_list``: its output
+    is keyed here instead."""
     asn = json.loads(Path(association).read_text())
     members = [
         {"exptype": m["exptype"], "sha256": source_sha256(m["expname"])}
         for product in asn["products"]
         for m in product["members"]
     ]
+    fields = {k: v for k, v in asn.items() if k != "products"}
+    fields["products"] = [Path(product["name"]).name for product in asn["products"]]
     return stage_parts(
         "background",
         records=WARNINGS,
         members=members,
+        association=fields,
         steps=image2_steps(sigma, maxiters),
         references=references_digest(inputs),
         traced=True,

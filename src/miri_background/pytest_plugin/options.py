@@ -11,7 +11,7 @@ from miri_background import keys
 from miri_background.liveness import SESSION_ENV, register
 from miri_background.pytest_plugin import preflight
 from miri_background.pytest_plugin.session import KEEP_RUNS, cache_root, is_worker, run_directory
-from miri_background.software import OVERRIDES_ENV, OVERRIDES_KEY
+from miri_background.software import OVERRIDES_ENV, OVERRIDES_KEY, decode_overrides
 
 DATA_SOURCES = ("simulated", "artifactory", "box", "dir:PATH")
 
@@ -134,7 +134,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "truth: compares with the blessed truth files")
     served = os.environ.get(OVERRIDES_ENV)
     if served:  # a mutant the mutation harness serves from a copy, by an import hook
-        keys.override(OVERRIDES_KEY, served)
+        digest, sources = decode_overrides(served)
+        keys.override(OVERRIDES_KEY, digest, sources=sources)
     spec = config.getoption("inject_fault", None)
     if spec:
         from miri_background.harness import faults

@@ -182,7 +182,7 @@ def write_report(run_dir: Path, out: Path, *, truth: Path | None = None) -> dict
         summary["matrix"] = matrix_rows(out / "matrix.json")
     if (out / "mutation.json").is_file():
         record = json.loads((out / "mutation.json").read_text())
-        summary["mutation"] = {k: record.get(k) for k in ("cosmic_ray", "jwst", "summary")}
+        summary["mutation"] = {k: record.get(k) for k in ("cosmic_ray", "target", "summary")}
     summary["timings_s"]["report"] = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     page = render_html(summary, tests["groups"], figures)

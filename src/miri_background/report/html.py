@@ -119,10 +119,10 @@ def scenario_section(rows: list[dict]) -> Section:
 
 
 def mutation_section(m: dict) -> Section:
-    """``make mutation``: kill rates of the suite and of jwst's unit tests, overall and per
+    """``make mutation``: kill rates of the suite and of the upstream tests, overall and per
     region (score = killed / (mutants - equivalent)), and the suite's survivors."""
     s = m["summary"]
-    sides = [side for side in ("suite", "jwst") if side in s]
+    sides = [side for side in ("suite", "upstream") if side in s]
     if not sides:
         return Section("mutation", "Mutation testing", note="No mutant run.")
 
@@ -135,7 +135,7 @@ def mutation_section(m: dict) -> Section:
         rows.append([region, rate["mutants"], rate["equivalent"]])
         rows[-1] += [cell(s[side]["per_region"][region]) for side in sides]
     caption = (
-        f"cosmic-ray {m['cosmic_ray']} on jwst {m['jwst']['version']}: {s['mutants_run']} "
+        f"cosmic-ray {m['cosmic_ray']} on target {m['target']}: {s['mutants_run']} "
         f"mutants, median {s['median_seconds_per_mutant']} s of sessions each, "
         f"{s.get('wall_seconds_per_mutant')} s of wall each; killed / scored (score)"
     )

@@ -69,3 +69,32 @@ def test_background_key_names_the_applied_faults(inputs, associations, tmp_path)
         keys.append(key())
     assert len(set(keys)) == 4, f"keys {[k[:10] for k in keys]}"
     assert key() == keys[0]
+
+
+@pytest.mark.parametrize(
+    ("edit", "same"),
+    [
+        ("run-directory", True),
+        ("product-name", False),
+        ("asn-rule", False),
+    ],
+)
+def test_background_key_covers_the_association(inputs, associations, tmp_path, edit, same):
+    """The association is made before the traced call (no trace sees ``asn_from_list``):
+    its fields and product names are in the key, the run directory is not."""
+    import json
+
+    name = next(iter(associations.files))
+    asn = json.loads(associations.files[name].read_text())
+    product = asn["products"][0]
+    if edit == "run-directory":
+        product["name"] = str(tmp_path / "elsewhere" / Path(product["name"]).name)
+    elif edit == "product-name":
+        product["name"] += "_other"
+    else:
+        asn["asn_rule"] = "DMS_Level2b_Other"
+    edited = tmp_path / "asn.json"
+    edited.write_text(json.dumps(asn))
+    clean = background.background_key_parts(inputs, associations.files[name], 2.0, 3)
+    got = background.background_key_parts(inputs, edited, 2.0, 3)
+    assert (content_key(got) == content_key(clean)) is same, (edit, got["association"])

@@ -1,10 +1,12 @@
-"""Mutation testing: cosmic-ray mutants of jwst's imaging background code, each scored by
-the suite and by jwst's own unit tests (``python -m miri_background mutation``).
+"""Mutation testing: cosmic-ray mutants of jwst's imaging background code (or of another
+target on the notebook's path), each scored by the suite and by the target's upstream unit
+tests (``python -m miri_background mutation [--target NAME]``).
 
 Read in this order:
 
+0. ``targets``: what each ``--target`` mutates, its scope and its upstream tests;
 1. ``mutants``: the mutants, enumerated with cosmic-ray's operators on the installed
-   ``background_sub.py`` and ``background_step.py`` (imaging path only), with their
+   files (``background_sub.py`` and ``background_step.py``: imaging path only), with their
    regions, deterministic samples and shards;
 2. ``serve``: an import hook that serves a mutated module from a throwaway copy, never
    writing the installed jwst;

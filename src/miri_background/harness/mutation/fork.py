@@ -37,14 +37,13 @@ from pathlib import Path
 
 from miri_background.harness.mutation import serve
 
+PRELOAD_CORE = ("numpy", "scipy.ndimage", "scipy.stats", "matplotlib", "pytest", "filelock")
+"""Imported by the harness whatever it serves (none of them imports astropy or jwst)."""
 PRELOAD = (
-    "numpy",
-    "scipy.ndimage",
-    "scipy.stats",
+    *PRELOAD_CORE,
     "astropy.io.fits",
     "astropy.stats",
     "astropy.table",
-    "matplotlib",
     "photutils.segmentation",
     "photutils.background",
     "stdatamodels.jwst.datamodels",
@@ -52,8 +51,6 @@ PRELOAD = (
     "asdf",
     "gwcs",
     "jwst.pipeline",
-    "pytest",
-    "filelock",
 )
 """Imported once by the harness; the children inherit them (``jwst`` is re-imported)."""
 FRESH = ("jwst", "miri_background")
@@ -64,11 +61,18 @@ CHILD_FAILED = 70
 """Exit status of a child whose set-up raised before pytest ran (traceback in its log)."""
 
 
-def preload() -> float:
-    """Import `PRELOAD` in this process; its seconds."""
+def preload(served: Sequence[str] = ()) -> float:
+    """Import `PRELOAD` in this process; its seconds. When a ``served`` module lies outside
+    the `FRESH` packages (``astropy.stats.sigma_clipping``), its package must not be
+    imported here, or the children would inherit the installed module and never ask the
+    finder: only `PRELOAD_CORE` then (each child imports the rest), and RuntimeError if
+    that package is imported already."""
+    outside = {name.split(".")[0] for name in served} - set(FRESH)
     t0 = time.perf_counter()
-    for name in PRELOAD:
+    for name in PRELOAD_CORE if outside else PRELOAD:
         importlib.import_module(name)
+    if found := sorted(outside & set(sys.modules)):
+        raise RuntimeError(f"{found} imported in the harness: the served copies would be missed")
     return time.perf_counter() - t0
 
 
@@ -124,6 +128,7 @@ def _child(session: Session, parent: int) -> None:
         fd = os.open(session.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__  # not a capture of the parent
         os.chdir(session.cwd)
         for name in [n for n in sys.modules if n.split(".")[0] in FRESH]:
             del sys.modules[name]

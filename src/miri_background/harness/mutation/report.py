@@ -1,16 +1,16 @@
 """Kill rates of a mutation run (``reports/mutation.json``): per side, overall and per region.
 
-For each side (``suite``: the regression suite; ``jwst``: jwst's own
-``test_background.py``), with K the killed mutants that are not declared equivalent, M the
-mutants and E the equivalent ones::
+For each side (``suite``: the regression suite; ``upstream``: the target's upstream tests,
+e.g. jwst's own ``test_background.py``), with K the killed mutants that are not declared
+equivalent, M the mutants and E the equivalent ones::
 
     score = K / (M - E)
 
 Timeouts count as killed (and are counted apart); a side that errored (the harness could
 not tell) counts as not killed and is listed. Equivalent mutants come from
-``equivalent_mutants.json`` (beside this module); an equivalent mutant that a side killed
-is listed as a contradiction for a reviewer. ``merge`` combines the JSON files of shards
-into one.
+``equivalent_mutants.json`` (beside this module, for every target's files); an equivalent
+mutant that a side killed is listed as a contradiction for a reviewer. ``merge`` combines
+the JSON files of shards into one.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from importlib.resources import files
 
 from miri_background.harness.mutation import mutants
 
-SIDES = ("suite", "jwst")
+SIDES = ("suite", "upstream")
 KILLED, SURVIVED, ERROR = "killed", "survived", "error"
 
 
@@ -30,10 +30,10 @@ def equivalents() -> tuple[dict[str, str], list[str]]:
     data = json.loads(
         files("miri_background.harness.mutation").joinpath("equivalent_mutants.json").read_text()
     )
-    current = {f: mutants.file_sha256(f) for f in mutants.FILES}
+    current = {f: mutants.file_sha256(f) for f in data["sha256"]}
     stale = sorted(f for f, sha in data["sha256"].items() if current.get(f) != sha)
     found = {}
-    for file in mutants.FILES:
+    for file in data["sha256"]:
         if file in stale:
             continue
         for m in mutants.all_mutants(file):
@@ -73,13 +73,11 @@ def summarize(records: list[dict]) -> dict:
             "overall": _rate(done, side),
             "per_file": {
                 f: _rate([r for r in done if r["file"] == f], side)
-                for f in mutants.FILES
-                if any(r["file"] == f for r in done)
+                for f in dict.fromkeys(r["file"] for r in done)
             },
             "per_region": {
                 g: _rate([r for r in done if r["region"] == g], side)
-                for g in mutants.REGIONS
-                if any(r["region"] == g for r in done)
+                for g in _regions(done)
             },
             "survivors": [
                 {"id": r["id"], "region": r["region"], "diff": r["diff"]}
@@ -102,18 +100,26 @@ def summarize(records: list[dict]) -> dict:
     return out
 
 
+def _regions(records: list[dict]) -> list[str]:
+    """The regions of ``records``: the background target's in `mutants.REGIONS` order,
+    then the others (definition names) in the order met."""
+    found = dict.fromkeys(r["region"] for r in records)
+    known = [g for g in mutants.REGIONS if g in found]
+    return known + [g for g in found if g not in mutants.REGIONS]
+
+
 def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 1) if values else None
 
 
 def merge(reports: list[dict]) -> dict:
-    """One report from shard reports of the same jwst files (mutants de-duplicated by id,
+    """One report from shard reports of the same target files (mutants de-duplicated by id,
     the sides of runs with different ``--sides`` joined; regions and equivalents re-derived
     from the current code and equivalents file)."""
     first = reports[0]
     for other in reports[1:]:
-        if other["jwst"]["sha256"] != first["jwst"]["sha256"]:
-            raise ValueError("shards were run on different jwst background files")
+        if other["modules"] != first["modules"]:
+            raise ValueError("shards were run on different targets or files")
     by_id: dict[str, dict] = {}
     for rep in reports:  # a mutant run side by side in two reports keeps both sides
         for r in rep["mutants"]:
@@ -121,7 +127,8 @@ def merge(reports: list[dict]) -> dict:
             both["seconds"] = round(sum(both[s]["seconds"] for s in SIDES if s in both), 1)
             by_id[r["id"]] = both
     records = list(by_id.values())
-    every = {m.id: m for f in mutants.FILES for m in mutants.all_mutants(f)}
+    files = mutants.target_files(first.get("target", "background"))
+    every = {m.id: m for f in files for m in mutants.all_mutants(f)}
     order = {mid: i for i, mid in enumerate(every)}
     records.sort(key=lambda r: order.get(r["id"], len(order)))
     for r in records:  # regions and equivalents as this code defines them now

@@ -1,5 +1,6 @@
 """``python -m miri_background mutation``: score the suite against cosmic-ray's mutants of
-jwst's imaging background code, side by side with jwst's own unit tests.
+a target (``--target``, `targets`: jwst's imaging background code by default), side by
+side with the target's upstream tests.
 
 Per mutant (`mutants.select`), pytest sessions (`sessions`) forked from this warm process (`fork`:
 the libraries imported once), each importing the mutated module from a throwaway copy
@@ -7,10 +8,10 @@ the libraries imported once), each importing the mutated module from a throwaway
 
     suite  pytest tests/regression -x --sim-level rate --data-set D -p no:cacheprovider
                --cache-dir DIR          (D = mirisim, then flight; scenario tests first)
-    jwst   pytest <jwst>/background/tests/test_background.py -x -p no:cacheprovider
+    upstream  pytest <site>/<the target's upstream tests> -x -p no:cacheprovider
                (the suite's local CRDS context: CRDS_PATH, CRDS_CONTEXT, CRDS_MODE=local)
 
-``--workers`` sessions run at once, one core each (the suite and jwst sides of a mutant,
+``--workers`` sessions run at once, one core each (the suite and upstream sides of a mutant,
 or the next mutant). Both data sets run the scenario checks (subarrays, rateints, N
 backgrounds, ...); under ``-x`` the scenario tests go first (`ScenariosFirst`: each case
 is one small jwst call, while the notebook's products are 12 Image2Pipeline calls), and
@@ -21,12 +22,14 @@ on any other exit status or when the mutated module was never imported.
 
 A clean pass first serves the unmutated sources through the same hook: every session must
 pass; its durations set the default timeout (3 x + 60 s), and coverage.py records which
-lines of the two files each side runs. A mutant whose statement (`mutants.statement_lines`)
-no session of a side ran cannot behave differently there: that side *survives* it without
-a session (``run`` false, ``reason`` says which lines); with ``--skip-equivalent`` so does
-every mutant declared equivalent (`report.equivalents`). Products keyed on jwst's code
-(``software.served_overrides``) go to a per-mutant scratch cache (`cache.SCRATCH_ENV`),
-removed with the mutant; the simulation and the other inputs come from ``--cache-dir``.
+lines of the served files each side runs (a target scoped to the executed lines then takes
+its mutants from the suite side's: `mutants.select`). A mutant whose statement
+(`mutants.statement_lines`) no session of a side ran cannot behave differently there: that
+side *survives* it without a session (``run`` false, ``reason`` says which lines); with
+``--skip-equivalent`` so does every mutant declared equivalent (`report.equivalents`).
+Products keyed on the served code (``software.OVERRIDES_ENV``: `keys` decides which
+stages it reaches) go to a per-mutant scratch cache (`cache.SCRATCH_ENV`), removed with
+the mutant; the simulation and the other inputs come from ``--cache-dir``.
 The report is rewritten atomically after every mutant (``complete`` false until the end),
 so an interrupted run leaves what it measured.
 """
@@ -36,6 +39,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from importlib.metadata import version
@@ -43,7 +48,7 @@ from pathlib import Path
 
 from miri_background.cache import ContentCache
 from miri_background.files import write_json_atomic
-from miri_background.harness.mutation import fork, mutants, serve
+from miri_background.harness.mutation import fork, mutants, serve, targets
 from miri_background.harness.mutation import report as mutation_report
 from miri_background.harness.mutation import sessions as sessions_of
 from miri_background.harness.mutation.fork import Chain
@@ -54,6 +59,12 @@ from miri_background.harness.shards import parse_shard
 
 def add_arguments(parser) -> None:
     parser.add_argument("--out", type=Path, default=Path("reports/mutation.json"), metavar="FILE")
+    parser.add_argument(
+        "--target",
+        choices=targets.TARGETS,
+        default=targets.DEFAULT,
+        help=f"what to mutate (default {targets.DEFAULT}; see docs/mutation.md)",
+    )
     parser.add_argument(
         "--mutants", type=int, default=None, metavar="N", help="deterministic sample of N"
     )
@@ -98,22 +109,43 @@ def crds_root(cache_dir: Path) -> Path:
     return inputs.crds_root
 
 
-def _header(args, selected: list[mutants.Mutant]) -> dict:
+def crds_root_apart(cache_dir: Path) -> Path:
+    """`crds_root` in a child interpreter: it imports astropy, which a harness serving an
+    astropy module must not import (`fork.preload`)."""
+    code = "import sys; from miri_background.harness.mutation.run import crds_root as c; "
+    code += "print(c(__import__('pathlib').Path(sys.argv[1])))"
+    argv = [sys.executable, "-c", code, str(cache_dir)]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True)
+    return Path(out.stdout.split()[-1])
+
+
+def _selection(args, selected: list[mutants.Mutant]) -> dict:
+    """The report's record of how ``selected`` was chosen."""
     return {
-        "jwst": {
-            "version": version("jwst"),
-            "background_dir": str(mutants.jwst_background_dir()),
-            "sha256": {f: mutants.file_sha256(f) for f in mutants.FILES},
+        "sample": args.mutants,
+        "seed": args.seed,
+        "shard": f"{args.shard[0]}/{args.shard[1]}",
+        "only": args.only,
+        "ids": [m.id for m in selected],
+    }
+
+
+def _header(args) -> dict:
+    """The report's record of the target: its files (module, path, version, sha256)."""
+    files = mutants.target_files(args.target)
+    return {
+        "target": args.target,
+        "modules": {
+            f: {
+                "module": targets.file_modules()[f],
+                "path": str(mutants.path_of(f)),
+                "version": version(targets.file_modules()[f].split(".")[0]),
+                "sha256": mutants.file_sha256(f),
+            }
+            for f in files
         },
         "cosmic_ray": version("cosmic-ray"),
-        "counts": mutants.enumerate_counts(),
-        "selection": {
-            "sample": args.mutants,
-            "seed": args.seed,
-            "shard": f"{args.shard[0]}/{args.shard[1]}",
-            "only": args.only,
-            "ids": [m.id for m in selected],
-        },
+        "counts": mutants.enumerate_counts(args.target),
         "sides": args.sides,
         "data_sets": args.data_sets,
         "workers": args.workers,
@@ -134,7 +166,7 @@ class _Run:
         affect are recorded now."""
         run = self.work / ("clean" if m is None else f"mutant-{index:04d}")
         digest = serve.prepare(run / "hook", sources)
-        sessions = sessions_of.side_sessions(self.args, run, digest, clean=m is None)
+        sessions = sessions_of.side_sessions(self.args, run, digest, list(sources), m is None)
         record = {"run_dir": run, "sides": {}, "mutant": m}
         self.pending[str(run)] = record
         chains = []
@@ -194,16 +226,26 @@ def run(args) -> int:
         write_json_atomic(args.out, report)
         print(mutation_report.table(report), f"\nmerged {len(args.merge)} shards -> {args.out}")
         return 0
-    selected = mutants.select(sample=args.mutants, seed=args.seed, shard=args.shard, only=args.only)
+    target = targets.TARGETS[args.target]
+    if not target.upstream:
+        args.sides = [s for s in args.sides if s != sessions_of.UPSTREAM]
     if args.list:
-        print(json.dumps(mutants.enumerate_counts()))
+        print(json.dumps(mutants.enumerate_counts(args.target)))
+        if target.executed_only:
+            print("(before the executed-lines scope, which the clean pass decides)")
+        chosen = {"sample": args.mutants, "seed": args.seed, "shard": args.shard}
+        selected = mutants.select(target=args.target, only=args.only, **chosen)
         print("\n".join(f"{m.id}  [{m.region}]  {m.diff}" for m in selected))
         return 0
-    args.crds_root = crds_root(args.cache_dir)
+    if target.executed_only and args.no_clean and not args.only:
+        raise SystemExit(f"--target {args.target} takes its mutants from the clean pass")
+    outside = {m.split(".")[0] for m in target.modules} - set(fork.FRESH)
+    args.crds_root = crds_root_apart(args.cache_dir) if outside else crds_root(args.cache_dir)
     equivalent, notes = mutation_report.equivalents()
-    report = _header(args, selected) | {"equivalents_notes": notes, "mutants": []}
-    print(f"preloaded the libraries in {fork.preload():.1f} s", flush=True)
-    original = {m.module: mutants.original_source(m.file) for m in _one_per_file()}
+    report = _header(args) | {"equivalents_notes": notes, "mutants": []}
+    print(f"preloaded the libraries in {fork.preload(target.modules):.1f} s", flush=True)
+    files = mutants.target_files(args.target)
+    original = {targets.file_modules()[f]: mutants.original_source(f) for f in files}
     with tempfile.TemporaryDirectory(prefix="mb-mutation-") as tmp:
         work = Path(tmp)
         fixed = args.timeout
@@ -228,6 +270,15 @@ def run(args) -> int:
                 side: {module: sorted(lines) for module, lines in found.items()}
                 for side, found in executed.items()
             }
+        selected = mutants.select(
+            target=args.target,
+            executed=(executed or {}).get("suite"),
+            sample=args.mutants,
+            seed=args.seed,
+            shard=args.shard,
+            only=args.only,
+        )
+        report["selection"] = _selection(args, selected)
         report["timeout_seconds"] = {k: 3 * v + 60 for k, v in clean_seconds.items()}
         mutation = _Run(args, work, report, executed, equivalent)
         chains = [
@@ -244,13 +295,8 @@ def run(args) -> int:
     _bench(args, report)
     print(mutation_report.table(report))
     print(f"wrote {args.out} in {report['seconds']:.0f} s")
-    errors = report["summary"].get("suite", {}).get("errors", [])
-    errors += report["summary"].get("jwst", {}).get("errors", [])
+    errors = [e for side in args.sides for e in report["summary"].get(side, {}).get("errors", [])]
     return 1 if errors else 0
-
-
-def _one_per_file() -> list[mutants.Mutant]:
-    return [mutants.all_mutants(f)[0] for f in mutants.FILES]
 
 
 def _write(out: Path, report: dict, t0: float, *, complete: bool) -> None:

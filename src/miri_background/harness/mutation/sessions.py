@@ -1,9 +1,10 @@
 """The sessions of one mutant, per side, and how their outcomes read (`run`).
 
 Suite side: one session per data set (``--data-set``), scenario tests first
-(`ScenariosFirst`), a scratch cache in the mutant's directory; jwst side: jwst's
-``test_background.py`` with the suite's local CRDS context. A session *kills* on pytest
-exit 1-3 or a timeout, *survives* on exit 0, and is a harness *error* otherwise or when the
+(`ScenariosFirst`), a scratch cache in the mutant's directory; upstream side: the target's
+upstream tests (`targets.Target.upstream`, e.g. jwst's ``test_background.py``) with the
+suite's local CRDS context. A session *kills* on pytest exit 1-3 (or 4 through the served
+copy) or a timeout, *survives* on exit 0, and is a harness *error* otherwise or when the
 mutated module was never imported by its process (`outcome`); a side's sessions stop at the
 first that did not survive (`combine`). A mutant whose statement no clean session of a side
 executed is survived without a session (`not_executed`, `unrun`).
@@ -17,17 +18,18 @@ from pathlib import Path
 import pytest
 
 from miri_background.cache import SCRATCH_ENV
-from miri_background.harness.mutation import mutants, serve
+from miri_background.harness.mutation import mutants, serve, targets
 from miri_background.harness.mutation.fork import Session
 from miri_background.harness.mutation.report import ERROR, KILLED, SURVIVED
 from miri_background.inputs import crds_local
 from miri_background.run_records import failures, read_junit
+from miri_background.software import encode_overrides
 
 PYTEST = ("-p", "no:cacheprovider", "-q")
 DATA_SETS = ("mirisim", "flight")
 """The suite's observations (``--data-set``), each a session of the suite side."""
-JWST_TESTS = "tests/test_background.py"
-"""jwst's unit tests of the imaging background step, relative to ``jwst/background``."""
+UPSTREAM = "upstream"
+"""The side (and session label) of the target's upstream tests."""
 
 
 class ScenariosFirst:
@@ -62,15 +64,19 @@ def case_cost(case) -> int:
     return sum(siaf_subarray(name).xsize * siaf_subarray(name).ysize * n for name, n in frames)
 
 
-def side_sessions(args, run: Path, digest: str, clean: bool) -> dict[str, list[Session]]:
-    """Per side, its sessions in order, for the sources served from ``run / "hook"``.
+def side_sessions(
+    args, run: Path, digest: str, modules: list[str], clean: bool
+) -> dict[str, list[Session]]:
+    """Per side, its sessions in order, for ``modules`` served from ``run / "hook"``.
 
     The suite side has one session per data set (``--data-set``; the scenarios run in
-    each) and a scratch cache in ``run``; jwst's side runs in ``run`` with the local CRDS
-    context. ``clean``: each session also records the lines of the served files it ran.
+    each) and a scratch cache in ``run``; the upstream side runs in ``run`` with the local
+    CRDS context. Every session gets the served modules' `encode_overrides` (their
+    ``digest`` and installed file names: which cached products they can reach). ``clean``:
+    each session also records the lines of the served files it ran.
     """
     hook = run / "hook"
-    served = {serve.MUTANT_ENV: digest}
+    served = {serve.MUTANT_ENV: encode_overrides(digest, map(targets.source_name, modules))}
     suite = []
     for data_set in args.data_sets:
         junit = run / f"suite-{data_set}.xml"
@@ -90,24 +96,27 @@ def side_sessions(args, run: Path, digest: str, clean: bool) -> dict[str, list[S
                 run / f"coverage-{data_set}.json" if clean else None,
             )
         )
+    target = targets.TARGETS[args.target]
+    if not target.upstream:
+        return {"suite": suite, UPSTREAM: []}
     (run / "pytest.ini").write_text("[pytest]\n")
-    tree = mutants.jwst_background_dir().parent.parent
-    # rootdir = the directory holding jwst, so test ids read jwst/background/tests/...
+    tree = targets.site_dir(target.modules[0])
+    # rootdir = the directory holding the package, so test ids read jwst/background/tests/...
     # (nothing is written there: no cache provider, the JUnit file and ini are in run)
-    argv = [*PYTEST, str(mutants.jwst_background_dir() / JWST_TESTS), "-x"]
+    argv = [*PYTEST, *(str(tree / test) for test in target.upstream), "-x"]
     argv += ["-c", str(run / "pytest.ini"), "--rootdir", str(tree), "--confcutdir", str(tree)]
-    argv += ["--junitxml", str(run / "jwst.xml")]
+    argv += ["--junitxml", str(run / "upstream.xml")]
     env = served | crds_local.environment(args.crds_root)
-    jwst = Session(
-        "jwst",
+    upstream = Session(
+        UPSTREAM,
         tuple(argv),
         run,
         env,
         hook,
-        run / "jwst.log",
-        coverage=run / "coverage-jwst.json" if clean else None,
+        run / "upstream.log",
+        coverage=run / "coverage-upstream.json" if clean else None,
     )
-    return {"suite": suite, "jwst": [jwst]}
+    return {"suite": suite, UPSTREAM: [upstream]}
 
 
 def outcome(session: Session, code: int | None, seconds: float, pid: int) -> dict:
@@ -122,6 +131,8 @@ def outcome(session: Session, code: int | None, seconds: float, pid: int) -> dic
         status = SURVIVED
     elif code in (1, 2, 3):
         status, first = KILLED, first or f"pytest exit {code} (no test failed: collection/internal)"
+    elif code == 4 and _raised_in_copy(session):
+        status, first = KILLED, "pytest exit 4: the mutated module raised on import (conftest)"
     else:
         status = ERROR
     imported = any(line.split()[0] == str(pid) for line in serve.loaded(session.hook))
@@ -143,12 +154,22 @@ def outcome(session: Session, code: int | None, seconds: float, pid: int) -> dic
     }
 
 
+def _raised_in_copy(session: Session) -> bool:
+    """Whether the session's log shows a traceback through a served copy (a mutant that
+    breaks its module's import, e.g. an annotation ``Callable * None``: pytest reports
+    the conftest that imported it as a usage error, exit 4)."""
+    log = session.log.read_text(errors="replace") if session.log.is_file() else ""
+    # pytest shortens a path under its rootdir: match the copy's name in the hook's folder
+    served = serve.served_files(session.hook).values()
+    return any(f"served/{Path(path).name}" in log for path in served)
+
+
 def combine(sessions: list[dict]) -> dict:
     """One side's outcome from its sessions: the last one run decides (the first that did
     not survive, or the last of all); seconds add up; killed_by names the session."""
     last = sessions[-1]
     killed_by = last["killed_by"]
-    if killed_by and last["session"] != "jwst":
+    if killed_by and last["session"] != UPSTREAM:
         killed_by = f"[{last['session']}] {killed_by}"
     return last | {
         "run": True,
@@ -195,7 +216,7 @@ def executed_lines(clean: Path, sides: list[str]) -> dict[str, dict[str, set[int
     """Per side, {module: lines run} from the coverage files of the clean pass in ``clean``."""
     out = {}
     for side in sides:
-        labels = ["jwst"] if side == "jwst" else list(DATA_SETS)
+        labels = [UPSTREAM] if side == UPSTREAM else list(DATA_SETS)
         lines: dict[str, set[int]] = {}
         for label in labels:
             path = clean / f"coverage-{label}.json"

@@ -12,14 +12,14 @@ import pytest
 from tests.project.harness.mutation.known_mutants import EQUIVALENT, KILLABLE, tree_sha256
 from tests.project.suite_runner import SRC
 
-from miri_background.harness.mutation import mutants, report, serve
+from miri_background.harness.mutation import mutants, report, serve, targets
 
 
 def test_counts_and_imaging_scope(jwst_300):
     counts = mutants.enumerate_counts()
-    assert counts["background_sub.py"] == {"cosmic_ray": 458, "imaging_path": 458}, counts
+    assert counts["background_sub.py"] == {"cosmic_ray": 458, "in_scope": 458}, counts
     step = mutants.all_mutants("background_step.py")
-    assert counts["background_step.py"]["imaging_path"] == len(step) < 127, counts
+    assert counts["background_step.py"]["in_scope"] == len(step) < 127, counts
     source = mutants.original_source("background_step.py").splitlines()
     for m in step:
         assert "subtract_wfss_bkg" not in source[m.line - 1], m
@@ -61,7 +61,8 @@ def test_equivalents_are_reasoned_and_in_range(jwst_300):
     found, _ = report.equivalents()
     assert EQUIVALENT in found and KILLABLE not in found
     assert all(len(reason) > 30 for reason in found.values())
-    every = {m.id for f in mutants.FILES for m in mutants.all_mutants(f)}
+    files = [f for t in targets.TARGETS for f in mutants.target_files(t)]
+    every = {m.id for f in files for m in mutants.all_mutants(f)}
     assert set(found) <= every, set(found) - every
 
 

@@ -20,10 +20,10 @@ from miri_background.harness.mutation import mutants, run
 from miri_background.harness.mutation import report as mutation_report
 
 
-def _record(mid: str, suite: str, jwst: str, equivalent: str | None = None) -> dict:
+def _record(mid: str, suite: str, upstream: str, equivalent: str | None = None) -> dict:
     (m,) = mutants.select(only=[mid])
     record = {"id": m.id, "file": m.file, "region": m.region, "diff": m.diff, "seconds": 4.0}
-    for side, status in (("suite", suite), ("jwst", jwst)):
+    for side, status in (("suite", suite), ("upstream", upstream)):
         record[side] = {"status": status, "timeout": False, "seconds": 2.0}
     return record | {"equivalent": equivalent}
 
@@ -40,8 +40,8 @@ def test_score_is_killed_over_non_equivalent():
     expected |= {"not_run": 0}
     assert s["suite"]["overall"] == expected | {"errors": 0, "score": 0.5}, s["suite"]["overall"]
     assert [v["id"] for v in s["suite"]["survivors"]] == [ids[1]]
-    assert s["jwst"]["overall"]["score"] == 0.0
-    shard = {"jwst": {"sha256": {}}, "selection": {}, "clean": {}, "complete": True, "seconds": 1.0}
+    assert s["upstream"]["overall"]["score"] == 0.0
+    shard = {"modules": {}, "selection": {}, "clean": {}, "complete": True, "seconds": 1.0}
     merged = mutation_report.merge(
         [shard | {"mutants": records[:2]}, shard | {"mutants": records[1:]}]
     )
@@ -50,17 +50,17 @@ def test_score_is_killed_over_non_equivalent():
 
 
 def test_merge_joins_the_sides_of_separate_runs():
-    """A suite-only run and a jwst-only run of the same mutant merge into one record."""
+    """A suite-only run and an upstream-only run of the same mutant merge into one record."""
     (mid,) = [m.id for m in mutants.all_mutants("background_sub.py")[:1]]
     both = _record(mid, "killed", "survived")
-    suite = {k: v for k, v in both.items() if k != "jwst"}
-    jwst = {k: v for k, v in both.items() if k != "suite"}
-    shard = {"jwst": {"sha256": {}}, "selection": {}, "complete": True, "seconds": 1.0}
-    merged = mutation_report.merge([shard | {"mutants": [suite]}, shard | {"mutants": [jwst]}])
+    suite = {k: v for k, v in both.items() if k != "upstream"}
+    upstream = {k: v for k, v in both.items() if k != "suite"}
+    shard = {"modules": {}, "selection": {}, "complete": True, "seconds": 1.0}
+    merged = mutation_report.merge([shard | {"mutants": [suite]}, shard | {"mutants": [upstream]}])
     (record,) = merged["mutants"]
-    assert (record["suite"]["status"], record["jwst"]["status"]) == ("killed", "survived")
+    assert (record["suite"]["status"], record["upstream"]["status"]) == ("killed", "survived")
     assert record["seconds"] == 4.0, record
-    assert merged["summary"]["jwst"]["overall"]["killed"] == 0
+    assert merged["summary"]["upstream"]["overall"]["killed"] == 0
 
 
 def test_cost_goes_into_bench_json_beside_the_other_figures(tmp_path):
@@ -87,6 +87,7 @@ def _args(root: Path, tmp_path: Path, **given) -> SimpleNamespace:
     (where ``make test``'s regression run keeps its simulation)."""
     defaults = {
         "out": tmp_path / "mutation.json",
+        "target": "background",
         "mutants": None,
         "seed": 0,
         "shard": (1, 1),
@@ -114,12 +115,12 @@ def test_harness_kills_a_killable_mutant_and_spares_an_equivalent(request, tmp_p
     args = _args(root, tmp_path, only=[KILLABLE, EQUIVALENT])
     assert run.run(args) == 0
     report = json.loads(args.out.read_text())
-    got = {r["id"]: (r["suite"]["status"], r["jwst"]["status"]) for r in report["mutants"]}
+    got = {r["id"]: (r["suite"]["status"], r["upstream"]["status"]) for r in report["mutants"]}
     assert got == {KILLABLE: ("killed", "killed"), EQUIVALENT: ("survived", "survived")}, report
     first = report["mutants"][0]
     assert first["suite"]["killed_by"].startswith("[mirisim] tests/regression/"), first
-    assert "test_background.py::" in first["jwst"]["killed_by"], first
-    assert all(r["suite"]["imported"] and r["jwst"]["imported"] for r in report["mutants"])
+    assert "test_background.py::" in first["upstream"]["killed_by"], first
+    assert all(r["suite"]["imported"] and r["upstream"]["imported"] for r in report["mutants"])
     assert report["mutants"][1]["equivalent"], report["mutants"][1]
     assert report["summary"]["suite"]["overall"]["score"] == 1.0 and report["complete"]
 
@@ -149,7 +150,7 @@ def test_kill_9_mid_mutant_leaves_the_installed_jwst_byte_identical(request, tmp
     installed = mutants.jwst_background_dir()
     before = tree_sha256(installed)
     command = [sys.executable, "-m", "miri_background", "mutation", "--only", KILLABLE]
-    command += ["--sides", "jwst", "--no-clean", "--cache-dir", str(root / ".cache" / "mb")]
+    command += ["--sides", "upstream", "--no-clean", "--cache-dir", str(root / ".cache" / "mb")]
     command += ["--out", str(tmp_path / "mutation.json")]
     env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(SRC)}  # this checkout
     harness = subprocess.Popen(command, env=env, cwd=root, stdout=subprocess.DEVNULL)
@@ -190,7 +191,7 @@ def test_report_section_lists_rates_and_survivors():
     records = [_record(ids[0], "killed", "killed"), _record(ids[1], "survived", "killed")]
     summary = mutation_report.summarize(records)
     section = mutation_section(
-        {"cosmic_ray": "8.7.0", "jwst": {"version": "3.0.0"}, "summary": summary}
+        {"cosmic_ray": "8.7.0", "target": "background", "summary": summary}
     )
     page = render_page("mutation", "pass", "PASS", [section])
     assert "1/2 (0.5)" in page and "2/2 (1.0)" in page, page

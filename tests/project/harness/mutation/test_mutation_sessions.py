@@ -117,4 +117,22 @@ def test_suite_side_is_killed_by_its_first_failing_data_set():
     assert combined["status"] == "killed" and combined["seconds"] == 20.0, combined
     assert combined["killed_by"] == "[flight] tests/regression/t.py::x", combined
     assert [s["session"] for s in combined["sessions"]] == ["mirisim", "flight"]
-    assert sessions.combine([session("jwst", "survived")])["status"] == "survived"
+    assert sessions.combine([session("upstream", "survived")])["status"] == "survived"
+
+
+@pytest.mark.parametrize(("through_copy", "status"), [(True, "killed"), (False, "error")])
+def test_usage_error_through_the_copy_kills(tmp_path, through_copy, status):
+    """A mutant that breaks its module's import makes the conftest importing it a pytest
+    usage error (exit 4): killed when the traceback runs through the served copy, a harness
+    error otherwise (the conftest's own fault)."""
+    broken = "raise TypeError('a mutated annotation')\n"
+    serve.prepare(tmp_path / "hook", {"jwst.background.background_sub": broken})
+    body = "import jwst.background.background_sub\n" if through_copy else "raise TypeError\n"
+    (tmp_path / "conftest.py").write_text(body)
+    (tmp_path / "test_probe.py").write_text("def test_probe():\n    pass\n")
+    args = ("-p", "no:cacheprovider", "test_probe.py", "--junitxml", str(tmp_path / "s.xml"))
+    session = fork.Session("probe", args, tmp_path, {}, tmp_path / "hook", tmp_path / "log")
+    chain = fork.Chain("probe", [session], lambda r: True)
+    fork.run_chains([chain], 1, lambda s: 120.0, lambda c: None, sessions.outcome)
+    (result,) = chain.results
+    assert (result["exit_status"], result["status"]) == (4, status), result
