@@ -289,6 +289,7 @@ def key_parts(cfg: StandinConfig) -> dict:
             "inputs.simulator.writer",
             "inputs.simulator.scene",
             "observation.datasets",
+            "observation.artefacts",
             "observation.instrument",
         ),
         versions=("numpy", "astropy", "stdatamodels", "crds"),

@@ -15,8 +15,8 @@ may promise is `datasets.SkyStability`.
 
 Defects (JDox, MIRI imaging known issues), the same in every exposure:
 
-- shorted columns 385 and 386 (1-based): DO_NOT_USE in the flight mask, no value;
-- the imager "scar", centred at pixel (428, 987), 16 px long, diagonal: its pixels respond,
+- shorted columns 385 and 386 (1-based, `artefacts.SHORTED_COLUMNS`): DO_NOT_USE, no value;
+- the imager "scar" (`artefacts`), centred at (428, 987), 16 px long, diagonal: its pixels respond,
   but two stripes parallel to it are brighter than the local background. Assumed here:
   2 px wide, 24 px long, 6 px either side of the scar, +2 % of the sky;
 - bad pixels in clusters as a real mask has them, not uniform: ``N_CLUSTERS`` blobs of
@@ -31,12 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from miri_background.observation import instrument as mi
+from miri_background.observation.artefacts import SCAR_CENTRE, SHORTED_COLUMNS
 
-SHORTED_COLUMNS = (384, 385)
-"""0-based: JDox's shorted columns 385 and 386 (1-based)."""
-SCAR_CENTRE = (427.0, 986.0)
-"""0-based (x, y) of JDox's scar centre (428, 987)."""
-SCAR_LENGTH, STRIPE_OFFSET, STRIPE_LENGTH, STRIPE_EXCESS = 16.0, 6.0, 24.0, 0.02
+STRIPE_OFFSET, STRIPE_LENGTH, STRIPE_EXCESS = 6.0, 24.0, 0.02
 N_CLUSTERS, N_SEGMENTS = 40, 10
 REFERENCE_POINT = (693.5, 511.5)
 """0-based (x, y): the imager's reference point, where the gradient change is 0."""
