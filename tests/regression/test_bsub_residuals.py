@@ -101,6 +101,8 @@ def test_bsub_sky_noise(
     err_calibration,
     clipping_scatter,
     sky_model,
+    rule_breaks,
+    data_set,
     name,
     region,
 ):
@@ -123,8 +125,9 @@ def test_bsub_sky_noise(
     rel = np.hypot(metrics.robust_std_error(z.size), k_err)
     bound = metrics.z_bound()
     assert abs(got - 1.0) <= bound * rel, (
-        f"{name} {region} sky ({z.size} pixels): robust std of (bsub - expected) / noise "
-        f"expected 1, got {got:.4f}, {(got - 1) / rel:+.1f} sigma (bound {bound:.2f})"
+        f"{name} {region} sky ({z.size} pixels): robust std of (bsub - expected - residual "
+        f"sky) / noise expected 1, got {got:.4f}, {(got - 1) / rel:+.1f} sigma (bound "
+        f"{bound:.2f}): {sky.verdict(rule_breaks(sigma, name), data_set)}"
     )
 
 
