@@ -21,6 +21,7 @@ from miri_background.checks.ids import (
     sigma_params,
 )
 from miri_background.checks.pixelsets import APERTURE_RADIUS
+from miri_background.observation.datasets import REFERENCE_POINT
 from miri_background.observation.notebook import NOTEBOOK_SIGMA
 
 NOTEBOOK_VALUE, NOTEBOOK_ATOL = 0.01, 0.8
@@ -181,7 +182,7 @@ def test_bsub_notebook_sky_pixel(
 
 @pytest.mark.parametrize("name", seq_params())
 def test_bsub_notebook_criterion(
-    products, pixel_sets, expected_science, residual_sky, data_set, rule_breaks, name
+    products, pixel_sets, expected_science, data_set, rule_breaks, name
 ):
     """The notebook's one numeric criterion, ``assert_allclose(bsub[850, 500], 0.01,
     atol=0.8)`` ("subtracted background values near 0"), at its sigma=2, as a statement
@@ -192,20 +193,18 @@ def test_bsub_notebook_criterion(
     (bsub - expected) over the sky pixels of the imager in a ``2 HALF + 1`` px box centred
     on the pixel, with standard error ``se`` (robust std / sqrt(n)). Pass when
     ``|m - 0.01| <= 0.8 + 4.75 se + P``, P the sky change the data set promises at the
-    pixel: ``level + gradient * d / 1000`` (d: its distance in px from the sky's centroid;
-    P = 0 on the built-in data, where the notebook's tolerance applies as written).
+    pixel: ``(level + gradient * d / 1000) * sky`` (d: its distance in px from the imager's
+    reference point; P = 0 on the built-in data, where the notebook's tolerance applies as
+    written).
     """
     sigma, (x, y) = NOTEBOOK_SIGMA, pixel_sets.named_sky
     box = (slice(max(y - HALF, 0), y + HALF + 1), slice(max(x - HALF, 0), x + HALF + 1))
     on_sky = pixel_sets.sky["imager"][box]
     resid = (products.bsub[sigma][name].data - expected_science[name])[box][on_sky]
     mean, se = float(np.mean(resid)), metrics.robust_std(resid) / np.sqrt(resid.size)
-    fit = residual_sky[sigma, name, "imager"]
-    bounds = sky.bounds(fit, data_set, 0.0)
-    promised = (
-        bounds.promised_level
-        + bounds.promised_gradient * np.hypot(x - fit.xc, y - fit.yc) / sky.PER
-    )
+    promise, (x_r, y_r) = data_set.sky_stability, REFERENCE_POINT
+    away = np.hypot(x - x_r, y - y_r) / sky.PER
+    promised = (promise.level + promise.gradient * away) * data_set.sky_rate
     limit = NOTEBOOK_ATOL + metrics.z_bound() * se + promised
     assert abs(mean - NOTEBOOK_VALUE) <= limit, (
         f"{name} imager, {resid.size} sky pixels around the notebook pixel (x={x}, y={y}), "

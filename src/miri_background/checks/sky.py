@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from miri_background.checks import metrics
-from miri_background.observation.datasets import DataSet
+from miri_background.observation.datasets import REFERENCE_POINT, DataSet
 
 PER = 1000.0
 """pixels: the gradient's unit length (about the imager field's height, 1024 px)."""
@@ -114,9 +114,10 @@ class SkyBounds:
     """What a correct step may leave, DN/s: noise bound plus the data set's promise.
 
     ``level = z se_L + allowance + promise_L``, ``z = metrics.z_bound()`` (false alarm
-    ``metrics.CHECK_FALSE_ALARM``); ``gradient = r se_g + promise_g`` with ``r =
-    sqrt(-2 ln alpha)``, the radius a 2-D Gaussian of unit variance exceeds with
-    probability ``alpha`` (5.12 at 2e-6).
+    ``metrics.CHECK_FALSE_ALARM``), with ``promise_L = S (L_p + G_p d / 1000)``: the promised
+    level at the sky pixels' centroid, ``d`` px from the reference point where the data set
+    promises ``L_p``; ``gradient = r se_g + S G_p`` with ``r = sqrt(-2 ln alpha)``, the
+    radius a 2-D Gaussian of unit variance exceeds with probability ``alpha`` (5.12 at 2e-6).
     """
 
     level: float
@@ -129,8 +130,10 @@ def bounds(fit: SkyFit, data_set: DataSet, allowance: float) -> SkyBounds:
     """`SkyBounds` of ``fit`` for ``data_set``; ``allowance`` (DN/s) is the detection-based
     sky's `DataSet.unresolved_allowance` (0 with the truth's sky)."""
     promise = data_set.sky_stability
-    promised_level = promise.level * data_set.sky_rate
     promised_gradient = promise.gradient * data_set.sky_rate
+    x_r, y_r = REFERENCE_POINT
+    away = float(np.hypot(fit.xc - x_r, fit.yc - y_r)) / PER
+    promised_level = promise.level * data_set.sky_rate + promised_gradient * away
     radius = float(np.sqrt(-2.0 * np.log(metrics.CHECK_FALSE_ALARM)))
     return SkyBounds(
         metrics.z_bound() * fit.level_se + allowance + promised_level,

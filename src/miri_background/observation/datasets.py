@@ -61,11 +61,17 @@ F2550W_FWHM_PIX = 0.803 / mi.PIXEL_SCALE_ARCSEC
 """F2550W PSF FWHM in pixels: 0.803 arcsec (JDox, MIRI imager PSF table) / 0.11 = 7.3."""
 
 
+REFERENCE_POINT = (693.5, 511.5)
+"""0-based (x, y) of the imager's reference point (1-based 694.5, 512.5): where a data
+set's promised sky level applies."""
+
+
 @dataclass(frozen=True)
 class SkyStability:
     """How far the background visits' sky may differ from the science visit's, as a data
-    set promises it: the residual sky of a correct bsub is ``L + g . (r - r_0)`` with
-    ``|L| <= level * sky_rate`` and ``|g| <= gradient * sky_rate`` per 1000 px.
+    set promises it: the residual sky of a correct bsub is ``L + g . (r - r_0) / 1000``
+    with ``|L| <= level * sky_rate``, ``|g| <= gradient * sky_rate`` and ``r_0`` the
+    imager's reference point (`REFERENCE_POINT`).
 
     Attributes
     ----------

@@ -36,9 +36,9 @@ def test_record_states_dn_s_and_percent_of_sky():
 
 
 def test_bounds_add_the_promise_to_the_noise_bound():
-    fit = sky.SkyFit("e", "imager", 2.0, 1000, 0.0, 0.01, 0.0, 0.0, 0.1, 0.2, 0.0, 0.0, 1000.0)
+    fit = sky.SkyFit("e", "imager", 2.0, 1000, 0.0, 0.01, 0.0, 0.0, 0.1, 0.2, 693.5, 911.5, 1000.0)
     flight = sky.bounds(fit, datasets.FLIGHT, 0.62)
-    assert flight.level == pytest.approx(4.753 * 0.01 + 0.62 + 10.0, abs=1e-3)
+    assert flight.level == pytest.approx(4.753 * 0.01 + 0.62 + 10.0 + 5.0 * 0.4, abs=1e-3)
     assert flight.gradient == pytest.approx(5.12 * 0.2 + 5.0, abs=0.01)
     same = sky.bounds(fit, datasets.MIRISIM, 0.0)
     assert (same.promised_level, same.promised_gradient) == (0.0, 0.0)

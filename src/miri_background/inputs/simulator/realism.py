@@ -32,11 +32,10 @@ import numpy as np
 
 from miri_background.observation import instrument as mi
 from miri_background.observation.artefacts import SCAR_CENTRE, SHORTED_COLUMNS
+from miri_background.observation.datasets import REFERENCE_POINT
 
 STRIPE_OFFSET, STRIPE_LENGTH, STRIPE_EXCESS = 6.0, 24.0, 0.02
 N_CLUSTERS, N_SEGMENTS = 40, 10
-REFERENCE_POINT = (693.5, 511.5)
-"""0-based (x, y): the imager's reference point, where the gradient change is 0."""
 
 
 @dataclass(frozen=True)
