@@ -87,7 +87,8 @@ class StandinConfig:
     sky_change_gradient: float = 0.8 * FLIGHT.sky_stability.gradient
     """Gradient change of the background visit's sky, fraction of the sky per 1000 px."""
     defects: bool = True
-    """The scar's stripes, shorted columns and clustered bad pixels (`realism`)."""
+    """The scar's stripes, shorted columns, clustered bad pixels and each exposure's
+    jump flags (`realism`)."""
 
     @property
     def detector_config(self) -> SimConfig:
@@ -204,12 +205,15 @@ def _set_metadata(model, cfg: StandinConfig, kind: str, dither: int, name: str) 
 
 def write_exposure(cfg, det, background, catalog, kind, dither, name, out: Path, defects) -> Path:
     """Simulate and write one rate file and its noise-free source image; ``defects``
-    ((NY, NX) bool) are DO_NOT_USE with no value, as the detector's dead and hot pixels."""
+    ((NY, NX) bool) are DO_NOT_USE with no value, as the detector's dead and hot pixels;
+    with ``cfg.defects`` the exposure's own jumps are flagged (`realism.jump_flags`)."""
     sources = source_image(catalog, dither)
     rng = _rng(cfg.seed, f"exposure/{name}")
     data, var_p, var_r = simulate_rate(cfg.detector_config, det, background + sources, rng)
     dq = np.where(det.dead | det.hot | defects, 1, 0).astype(np.uint32)
     data[defects] = np.nan
+    if cfg.defects:  # cosmic rays the ramp fit recovered: flagged, value kept
+        dq[realism.jump_flags(_rng(cfg.seed, f"jumps/{name}")) & (dq == 0)] |= realism.JUMP_DET
     err = np.sqrt(var_p + var_r).astype(np.float32)
     err[dq > 0] = np.nan
     model = datamodels.ImageModel(data=data, err=err, dq=dq, var_poisson=var_p, var_rnoise=var_r)

@@ -22,6 +22,10 @@ Defects (JDox, MIRI imaging known issues), the same in every exposure:
 - bad pixels in clusters as a real mask has them, not uniform: ``N_CLUSTERS`` blobs of
   2-20 pixels (random walks) and ``N_SEGMENTS`` column segments of 5-60 pixels,
   DO_NOT_USE with no value (assumed counts: the mask's look, no published census).
+
+Per exposure (`jump_flags`): cosmic-ray hits that ramp fitting recovered, as a real rate
+file has them: JUMP_DET in DQ, the value kept. ``CR_HITS`` per exposure (the built-in
+simulator's rate, 2e-5 per pixel per s, over a 27.8 s exposure), each a 1-4 pixel shower.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ from miri_background.observation.datasets import REFERENCE_POINT
 
 STRIPE_OFFSET, STRIPE_LENGTH, STRIPE_EXCESS = 6.0, 24.0, 0.02
 N_CLUSTERS, N_SEGMENTS = 40, 10
+CR_HITS = 580
+JUMP_DET = 4
+"""DQ bit of a detected jump (cosmic ray), jwst's JUMP_DET."""
 
 
 @dataclass(frozen=True)
@@ -98,3 +105,18 @@ def defect_mask(rng: np.random.Generator) -> np.ndarray:
         bad[y0 : y0 + int(rng.integers(5, 61)), x] = True
     bad[:, list(mi.REFERENCE_COLUMNS)] = False
     return bad
+
+
+def jump_flags(rng: np.random.Generator) -> np.ndarray:
+    """(NY, NX) bool of one exposure: ``CR_HITS`` hits at uniform places, each flagging
+    1-4 pixels (the hit and up to 3 of its 4-neighbours)."""
+    hit = np.zeros((mi.NY, mi.NX), bool)
+    ys = rng.integers(1, mi.NY - 1, CR_HITS)
+    xs = rng.integers(5, mi.NX - 5, CR_HITS)
+    hit[ys, xs] = True
+    steps = np.array([(0, 1), (0, -1), (1, 0), (-1, 0)])
+    for extra in range(1, 4):
+        some = rng.uniform(size=CR_HITS) < 0.5 / extra
+        dy, dx = steps[rng.integers(0, 4, CR_HITS)].T
+        hit[(ys + dy)[some], (xs + dx)[some]] = True
+    return hit

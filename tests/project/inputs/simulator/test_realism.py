@@ -54,3 +54,10 @@ def test_scar_stripes_are_two_lines_beside_the_scar():
     assert factor.max() == pytest.approx(1.02)
     distance = np.hypot(lifted[:, 1] - x, lifted[:, 0] - y)
     assert distance.min() >= 5.0 and distance.max() <= 14.0
+
+
+def test_jump_flags_are_showers_of_one_to_four_pixels_per_hit():
+    """CR_HITS hits, each 1-4 flagged pixels, none in the reference columns."""
+    hit = realism.jump_flags(np.random.default_rng(2))
+    assert realism.CR_HITS * 0.9 <= hit.sum() <= realism.CR_HITS * 4
+    assert not hit[:, list(mi.REFERENCE_COLUMNS)].any()
