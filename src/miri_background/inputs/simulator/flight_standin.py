@@ -215,7 +215,7 @@ def write_exposure(cfg, det, background, catalog, kind, dither, name, out: Path,
     if cfg.defects:  # cosmic rays the ramp fit recovered: flagged, value kept
         dq[realism.jump_flags(_rng(cfg.seed, f"jumps/{name}")) & (dq == 0)] |= realism.JUMP_DET
     err = np.sqrt(var_p + var_r).astype(np.float32)
-    err[dq > 0] = np.nan
+    err[(dq & 1) > 0] = np.nan  # DO_NOT_USE: no value; a jump keeps its ERR
     model = datamodels.ImageModel(data=data, err=err, dq=dq, var_poisson=var_p, var_rnoise=var_r)
     model.meta.bunit_data = model.meta.bunit_err = "DN/s"
     _set_metadata(model, cfg, kind, dither, name)
