@@ -139,11 +139,11 @@ def residual_sky(request, products, pixel_sets, expected_science, data_set):
     """(sigma, exposure, region) -> `residual.SkyFit` of (bsub - expected) over the region's sky
     pixels; written to the run's stage records (``sky``) for the report's summary.json."""
     fits = {}
+    where = {region: np.nonzero(pixel_sets.sky[region]) for region in mi.REGIONS}
     for sigma in SIGMAS:
         for name in products.science_names:
             resid = products.bsub[sigma][name].data - expected_science[name]
-            for region in mi.REGIONS:
-                ys, xs = np.nonzero(pixel_sets.sky[region])
+            for region, (ys, xs) in where.items():
                 fits[sigma, name, region] = residual.fit_sky(
                     resid[ys, xs],
                     xs,

@@ -100,9 +100,10 @@ def fit_sky(resid: np.ndarray, xs, ys, *, exposure, region, sigma, sky_rate) -> 
     xs, ys = np.asarray(xs, float)[use], np.asarray(ys, float)[use]
     xc, yc = float(np.mean(xs)), float(np.mean(ys))
     a = np.column_stack([np.ones_like(r), (xs - xc) / PER, (ys - yc) / PER])
-    coef, *_ = np.linalg.lstsq(a, r, rcond=None)
+    inverse = np.linalg.inv(a.T @ a)  # normal equations: 3 x 3, well conditioned (centred)
+    coef = inverse @ (a.T @ r)
     s = metrics.robust_std(r - a @ coef)
-    se = s * np.sqrt(np.diag(np.linalg.inv(a.T @ a)))
+    se = s * np.sqrt(np.diag(inverse))
     return SkyFit(
         exposure, region, float(sigma), int(r.size), float(coef[0]), float(se[0]),
         float(coef[1]), float(coef[2]), float(se[1]), float(se[2]), xc, yc, float(sky_rate),
