@@ -22,10 +22,13 @@ This module imports nothing of the tools that override code.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
+
+import numpy as np
 
 from miri_background.files import file_sha256
 from miri_background.software import interpreter
@@ -79,3 +82,13 @@ def stage_parts(
     if traced:
         key |= {"software": TRACED, "python": interpreter()}
     return key | overrides(stage)
+
+
+def arrays_digest(*arrays: np.ndarray) -> str:
+    """sha256 over the dtype, shape and bytes of ``arrays``: a key part naming them."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.data)
+    return h.hexdigest()

@@ -12,6 +12,7 @@ import pytest
 from miri_background.checks import expectations, metrics, oracle, require
 from miri_background.checks import sky as residual
 from miri_background.frozen import FrozenMap
+from miri_background.keys import arrays_digest
 from miri_background.observation import instrument as mi
 from miri_background.observation.notebook import NOTEBOOK_MAXITERS, NOTEBOOK_SIGMA, SIGMAS
 from miri_background.pytest_plugin.session import record_stage
@@ -98,7 +99,7 @@ def oracle_combined(content_cache, background_stack):
     """``get(sigma)``: `oracle.combine` of the background stack (a cached product,
     `expectations`: keyed on the stack's content)."""
     values, errors, dqs = background_stack
-    digest = expectations.arrays_digest(values, errors, dqs)
+    digest = arrays_digest(values, errors, dqs)
 
     def get(sigma: float) -> oracle.Combined:
         parts = {"stack": digest, "sigma": sigma, "maxiters": NOTEBOOK_MAXITERS}
@@ -106,7 +107,7 @@ def oracle_combined(content_cache, background_stack):
             content_cache,
             "notebook-oracle",
             parts,
-            "checks.oracle",
+            ("checks.oracle",),
             lambda: vars(oracle.combine(values, errors, dqs, sigma, NOTEBOOK_MAXITERS)),
         )
         return oracle.Combined(**arrays)

@@ -5,7 +5,8 @@ import json
 import pytest
 from astropy.io import fits
 
-from miri_background.checks import require
+from miri_background.checks import pipeline_log, require
+from miri_background.checks.ids import sigma_params
 
 DETECTOR1_EXPECTED = {
     "S_DQINIT": "COMPLETE",
@@ -55,3 +56,20 @@ def test_miri_image_image2_products(run_background, sigma):
     for name in run.bsub:
         assert fits.getheader(run.bsub[name])["S_BKDSUB"] == "COMPLETE", name
         assert run.combined[name].is_file(), f"{run.combined[name]} missing"
+
+
+@pytest.mark.parametrize("sigma", sigma_params())
+def test_miri_image_image2_warnings(associations, run_background, sigma):
+    """Image2Pipeline logs no warning beyond `pipeline_log.ALLOWED` on the notebook's
+    associations (one science member, its backgrounds): a warning of the wrong number of
+    science files, of several products or of an ignored output name means it misread them."""
+    run = run_background[sigma]
+    problems = [
+        pipeline_log.problem(
+            f"Image2Pipeline on {associations.files[name].name} (sigma={sigma:g})",
+            run.warnings[name],
+        )
+        for name in run.bsub
+    ]
+    problems = [p for p in problems if p]
+    assert not problems, "\n".join(problems)

@@ -11,6 +11,7 @@ from numpy.testing import assert_array_equal
 from miri_background.checks import metrics, oracle, require
 from miri_background.checks.ids import seq_params, sigma_params
 from miri_background.observation.notebook import NOTEBOOK_MAXITERS
+from miri_background.pipeline import combination
 
 
 @pytest.mark.parametrize("sigma", sigma_params())
@@ -97,73 +98,40 @@ def test_theory_sigma3_leaves_holes(products, pixel_sets, expected_science, err_
     )
 
 
-MISSING_SHAPE = (5, 48)
-"""Synthetic backgrounds: row k has k of the 4 values missing (NaN, DO_NOT_USE), 48 pixels."""
-
-
-def _backgrounds_with_missing_values(seed: int = 1):
-    """4 backgrounds of ``MISSING_SHAPE``: 10 DN/s + unit noise, a 60 DN/s star in one
-    background at every 6th pixel, and in row k the first k backgrounds NaN."""
-    from stdatamodels.jwst import datamodels
-
-    rng = np.random.default_rng(seed)
-    ny, nx = MISSING_SHAPE
-    values = 10.0 + rng.standard_normal((4, ny, nx))
-    values[np.arange(nx) % 4, :, np.arange(nx)] += np.where(np.arange(nx) % 6 == 0, 60.0, 0.0)[
-        :, None
-    ]
-    errors = np.full_like(values, 1.0)
-    dqs = rng.choice(np.array([0, 0, 4, 512], np.uint32), size=values.shape)
-    for k in range(ny):
-        values[:k, k] = np.nan
-        dqs[:k, k] |= 1
-    models = []
-    for i in range(4):
-        m = datamodels.ImageModel(data=values[i].astype(np.float32))
-        m.err, m.dq = errors[i].astype(np.float32), dqs[i]
-        m.meta.instrument.name = "MIRI"
-        m.meta.subarray.xstart, m.meta.subarray.ystart = 1, 1
-        m.meta.subarray.xsize, m.meta.subarray.ysize = nx, ny
-        models.append(m)
-    # float64 like jwst's stack: with sigma=1 two kept values sit exactly on the clipping
-    # bounds (|v - median| = std), so the precision decides which survive
-    return models, values.astype(np.float32).astype(np.float64), errors, dqs
-
-
 @pytest.mark.filterwarnings(  # NaN on purpose; jwst 1.20+ filters this itself, 1.18 not
     "ignore:Input data contains invalid values:astropy.utils.exceptions.AstropyUserWarning"
 )
 @pytest.mark.parametrize("sigma", sigma_params())
-def test_jwst_combination_matches_oracle_where_backgrounds_are_missing(sigma):
-    """jwst's own combination code (``background_sub.average_background``, in process, so
-    ``--inject-fault`` applies) on values missing in 0-4 of the 4 backgrounds.
+def test_jwst_combination_matches_oracle_where_backgrounds_are_missing(content_cache, sigma):
+    """jwst's own combination code (``background_sub.average_background``; a product made
+    in process and cached, `pipeline.combination`: ``--inject-fault`` enters its key) on
+    values missing in 0-4 of the 4 backgrounds.
 
     The built-in data set has no such pixel (its bad pixels are bad in every exposure), so
     this is the check of the NaN rule: a value missing in k < 4 backgrounds is left out and
     the mean is taken over the others (2 float32 ulps, as above); with none left, jwst
     writes 0 +- 0 (the oracle: no value).
     """
-    from jwst.background import background_sub
-
-    models, values, errors, dqs = _backgrounds_with_missing_values()
-    science = models[0].copy()
-    got = background_sub.average_background(science, models, sigma, NOTEBOOK_MAXITERS)
-    want = oracle.combine(values, errors, dqs, sigma, NOTEBOOK_MAXITERS)
+    backgrounds = combination.missing_backgrounds()
+    got = combination.combined_with_missing(content_cache, backgrounds, sigma, NOTEBOOK_MAXITERS)
+    want = oracle.combine(
+        backgrounds.values, backgrounds.errors, backgrounds.dqs, sigma, NOTEBOOK_MAXITERS
+    )
     kept = want.nkept > 0
-    for what, g, w in (("data", got.data, want.data), ("err", got.err, want.err)):
+    for what, g, w in (("data", got["data"], want.data), ("err", got["err"], want.err)):
         g32, w32 = g[kept].astype(np.float32), w[kept].astype(np.float32)
         bad = require.float32_differs(g32, w32)
         ys, xs = np.nonzero(kept)
         assert not bad.any(), (
             f"sigma={sigma:g} combined {what} differs at {bad.sum()} of {kept.sum()} pixels; "
             + "; ".join(
-                f"(x={xs[j]}, y={ys[j]}, {MISSING_SHAPE[0] - 1 - ys[j]} of 4 finite): "
+                f"(x={xs[j]}, y={ys[j]}, {4 - ys[j]} of 4 finite): "
                 f"expected {w32[j]:.5f}, got {g32[j]:.5f} DN/s"
                 for j in np.flatnonzero(bad)[:5]
             )
         )
-    assert_array_equal(got.dq, want.dq, err_msg="combined DQ != OR of the backgrounds' DQ")
-    none_left = got.data[~kept], got.err[~kept]
+    assert_array_equal(got["dq"], want.dq, err_msg="combined DQ != OR of the backgrounds' DQ")
+    none_left = got["data"][~kept], got["err"][~kept]
     assert np.all(none_left[0] == 0) and np.all(none_left[1] == 0), (
         f"no finite background value: expected 0 +- 0 (jwst 3.0.0), got {none_left}"
     )

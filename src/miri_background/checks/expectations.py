@@ -3,14 +3,13 @@ computing them again; the comparisons with jwst's products still run on every ru
 
 An oracle is a deterministic function of its inputs, so its output is a product like any
 other: keyed (`keys.stage_parts`) on the inputs (by content), the parameters, the oracle's
-own module and the numpy / astropy versions it computes with. Measured on the built-in
+own modules and the numpy version it computes with. Measured on the built-in
 data: the notebook's clipped mean of 4 FULL frames 0.25-0.75 s per sigma, the scenarios'
 2.3 s in all; read back from ``.npz``, a few ms each.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -22,30 +21,20 @@ from miri_background.keys import stage_parts
 FILE = "expected.npz"
 
 
-def arrays_digest(*arrays: np.ndarray) -> str:
-    """sha256 over the dtype, shape and bytes of ``arrays``: a key part naming them."""
-    h = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype.str}{a.shape}".encode())
-        h.update(a.data)
-    return h.hexdigest()
-
-
 def cached(
     cache: ContentCache | None,
     stage: str,
     parts: Mapping,
-    oracle_module: str,
+    oracle_modules: tuple[str, ...],
     compute: Callable[[], Mapping[str, np.ndarray]],
 ) -> dict[str, np.ndarray]:
     """``compute()`` ({name: array}) through ``cache`` (None: computed here), keyed on
-    ``parts``, the sha256 of ``oracle_module`` (this package's, dotted) and numpy's and
-    astropy's versions. The arrays come back read-only."""
+    ``parts``, the sha256 of ``oracle_modules`` (this package's, dotted) and numpy's
+    version (the oracles compute with numpy only). The arrays come back read-only."""
     if cache is None:
         result = dict(compute())
     else:
-        key = stage_parts(stage, **parts, sources=(oracle_module,), versions=("numpy", "astropy"))
+        key = stage_parts(stage, **parts, sources=oracle_modules, versions=("numpy",))
 
         def build(out: Path) -> None:
             np.savez(out / FILE, **compute())

@@ -1,16 +1,20 @@
 """An independent implementation of the combined background, from the documented algorithm.
 
-Written here with numpy only (not astropy's sigma_clip, which jwst calls) so that the
-comparison can catch a change in either the algorithm or how jwst calls it.
+The one home of the clipped-mean rule: the notebook's checks and the scenario oracle
+(`miri_background.scenarios.oracle`) both combine with it. Written with numpy only, from
+the rule as astropy's ``sigma_clip`` docstring states it (the function jwst calls, with
+its defaults ``cenfunc='median'``, ``stdfunc='std'``), never from astropy's or jwst's code,
+so that a change in astropy moves jwst's products and not this oracle.
 
 For each pixel, with the N background values ``v_i`` (NaN = missing) and errors ``e_i``:
 
-1. ``keep_i = isfinite(v_i)``.
+1. ``keep_i = isfinite(v_i)`` ("invalid data values are automatically clipped").
 2. Repeat at most ``maxiters`` times (without limit when None), until ``keep`` stops
-   changing: ``m = median(v[keep])``, ``s = std(v[keep])`` (ddof=0);
+   changing: centre ``m = median(v[keep])``, spread ``s = std(v[keep])`` (ddof=0);
+   clipped are ``v_i < m - sigma s`` and ``v_i > m + sigma s``, so
    ``keep_i &= m - sigma s <= v_i <= m + sigma s``.
 3. ``combined = mean(v[keep])``, ``err = sqrt(sum(e[keep]**2)) / count(keep)``,
-   ``dq = OR_i dq_i`` over all N backgrounds (clipped or not).
+   ``dq = OR_i dq_i`` over all N backgrounds (clipped or not); NaN where nothing is kept.
 """
 
 from __future__ import annotations
@@ -49,14 +53,20 @@ def clipped_mask(values: np.ndarray, sigma: float, maxiters: int | None) -> np.n
     return keep
 
 
+def kept_mean(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``sum(v[keep]) / count(keep)`` over axis 0 (step 3's mean; NaN where none is kept)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(keep, values, 0.0).sum(axis=0) / keep.sum(axis=0)
+
+
 def combine(
     values: np.ndarray, errors: np.ndarray, dqs: np.ndarray, sigma: float, maxiters: int | None
 ) -> Combined:
     """The combined background of ``values`` (N, ny, nx) with the rule above."""
     keep = clipped_mask(values, sigma, maxiters)
     n = keep.sum(axis=0)
+    data = kept_mean(values, keep)
     with np.errstate(invalid="ignore", divide="ignore"):
-        data = np.where(keep, values, 0.0).sum(axis=0) / n
         err = np.sqrt(np.where(keep, errors**2, 0.0).sum(axis=0)) / n
     dq = np.bitwise_or.reduce(dqs.astype(np.uint32), axis=0)
     return Combined(data, err, dq, n)

@@ -32,13 +32,8 @@ SHOWN_LINES = 60
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The command's options (``--root``, ``--workers``, ``--cache-dir``)."""
-    parser.add_argument(
-        "--root",
-        type=Path,
-        default=Path("."),
-        metavar="DIR",
-        help="the project checkout: its tests/regression run, its truth/ is rewritten",
-    )
+    root_help = "the project checkout: its tests/regression run, its truth/ is rewritten"
+    parser.add_argument("--root", type=Path, default=Path("."), metavar="DIR", help=root_help)
     parser.add_argument("--workers", type=int, default=2, metavar="N", help="pytest -n N")
     parser.add_argument(
         "--cache-dir", type=Path, metavar="DIR", help="the content cache (default: .cache/mb)"

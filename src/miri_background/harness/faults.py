@@ -42,9 +42,10 @@ APPLIED: list[str] = []
 FILE_FAULT_PREFIX = "fault_"
 """In a fault file given without ``::function``, the functions named ``fault_*`` are faults."""
 
-FAULTED_STAGES = ("background", "scenario-run")
+FAULTED_STAGES = ("background", "scenario-run", "combination", "image2-way")
 """The cached stages whose products a fault can change: those that run the background step
-(a fault patches the background step's path; detector1 runs none of it)."""
+(a fault patches the background step's path, Image2Pipeline's or astropy's sigma clipping
+included; detector1 runs none of it)."""
 
 PATCHABLE = (bsub, bstep, bsub.ImageSubsetArray, bstep.BackgroundStep)
 """Namespaces `applied` restores: both background modules and their helper/step classes."""

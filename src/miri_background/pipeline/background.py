@@ -33,7 +33,14 @@ from miri_background.inputs.records import Inputs
 from miri_background.keys import stage_parts
 from miri_background.observation.notebook import IMAGE2_SKIPPED, NOTEBOOK_MAXITERS, SIGMAS
 from miri_background.pipeline import code_trace
-from miri_background.pipeline.jwst_env import call_options, call_pipeline, crds_for, jwst_log_to
+from miri_background.pipeline.jwst_env import (
+    JWST_LOGGERS,
+    call_options,
+    call_pipeline,
+    crds_for,
+    jwst_log_to,
+    warnings_logged,
+)
 from miri_background.pipeline.records import Associations, BackgroundRun
 from miri_background.software import references_digest
 
@@ -41,6 +48,9 @@ log = logging.getLogger(__name__)
 
 PRODUCTS = ("bsub", "combinedbackground")
 """The two files of a unit, ``<exposure>_<product>.fits``."""
+WARNINGS = "warnings.json"
+"""Beside a unit's products: what its pipeline call logged at WARNING or above (a list of
+``"<logger>: <message>"``, `jwst_env.JWST_LOGGERS`)."""
 
 
 def run_backgrounds(
@@ -95,6 +105,7 @@ def run_backgrounds(
             FrozenMap({n: d["seconds"] for n, d in done.items()}),
             FrozenMap({n: d["worker"] for n, d in done.items()}),
             FrozenMap({n: d["hit"] for n, d in done.items()}),
+            FrozenMap({n: tuple(d["warnings"]) for n, d in done.items()}),
         )
     return runs
 
@@ -136,6 +147,7 @@ def background_key_parts(
     ]
     return stage_parts(
         "background",
+        records=WARNINGS,
         members=members,
         steps=image2_steps(sigma, maxiters),
         references=references_digest(inputs),
@@ -145,11 +157,17 @@ def background_key_parts(
 
 def _background_unit(inputs, associations, sigma, maxiters, name, run_dir, cache) -> dict:
     """One unit's two products, got (or made) and linked into the run directory:
-    {seconds (of the pipeline call, 0 on a hit), hit, reason, sources}."""
+    {seconds (of the pipeline call, 0 on a hit), hit, reason, sources, warnings}."""
     out = _unit_dir(run_dir, sigma)
     if cache is None:
-        seconds = _background_one(associations, sigma, maxiters, name, out)
-        return {"seconds": seconds, "hit": False, "reason": "not cached", "sources": 0}
+        seconds, logged = _background_one(associations, sigma, maxiters, name, out)
+        return {
+            "seconds": seconds,
+            "hit": False,
+            "reason": "not cached",
+            "sources": 0,
+            "warnings": logged,
+        }
     seconds = []
 
     def build(tmp: Path) -> list[str]:
@@ -157,7 +175,9 @@ def _background_unit(inputs, associations, sigma, maxiters, name, run_dir, cache
 
         call_options()
         with code_trace.traced() as trace:
-            seconds.append(_background_one(associations, sigma, maxiters, name, tmp))
+            took, logged = _background_one(associations, sigma, maxiters, name, tmp)
+        seconds.append(took)
+        write_json_atomic(tmp / WARNINGS, logged)
         return trace.files
 
     parts = background_key_parts(inputs, associations.files[name], sigma, maxiters)
@@ -169,24 +189,27 @@ def _background_unit(inputs, associations, sigma, maxiters, name, run_dir, cache
         "hit": entry.hit,
         "reason": entry.reason,
         "sources": entry.sources,
+        "warnings": json.loads((entry.path / WARNINGS).read_text()),
     }
 
 
-def _background_one(associations, sigma, maxiters, name, out: Path) -> float:
-    """One Image2Pipeline call (the notebook's) writing into ``out``; returns its seconds."""
+def _background_one(associations, sigma, maxiters, name, out: Path) -> tuple[float, list]:
+    """One Image2Pipeline call (the notebook's) writing into ``out``; returns its seconds
+    and what it logged at WARNING or above (`WARNINGS`)."""
     from jwst.pipeline import Image2Pipeline
 
     t0 = time.perf_counter()
-    call_pipeline(
-        Image2Pipeline,
-        associations.files[name],
-        out,
-        image2_steps(sigma, maxiters),
-        f"image2 background on {name} (sigma={sigma:g})",
-        save_results=False,
-    )
+    with warnings_logged(*JWST_LOGGERS, named=True) as logged:
+        call_pipeline(
+            Image2Pipeline,
+            associations.files[name],
+            out,
+            image2_steps(sigma, maxiters),
+            f"image2 background on {name} (sigma={sigma:g})",
+            save_results=False,
+        )
     seconds = time.perf_counter() - t0
     for suffix in PRODUCTS:  # jwst names them after the asn product
         (made,) = out.glob(f"{name}*_{suffix}.fits")
         os.replace(made, out / f"{name}_{suffix}.fits")
-    return seconds
+    return seconds, logged

@@ -31,13 +31,17 @@ def crds_for(inputs: Inputs):
     with crds_local.crds_environment(inputs.crds_root) as env:
         yield env
 
+JWST_LOGGERS = ("stpipe", "jwst", "stcal", "stdatamodels", "CRDS")
+"""The loggers of a jwst pipeline call: stpipe's, jwst's own and the libraries it logs through."""
+
+
 @contextmanager
 def jwst_log_to(path: Path):
     """Send the jwst / stpipe / stcal / CRDS log records to ``path`` (and nowhere else)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, mode="a", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    loggers = [logging.getLogger(n) for n in ("stpipe", "jwst", "stcal", "stdatamodels", "CRDS")]
+    loggers = [logging.getLogger(n) for n in JWST_LOGGERS]
     saved = [(lg.level, lg.propagate) for lg in loggers]
     for lg in loggers:
         lg.addHandler(handler)
@@ -53,22 +57,26 @@ def jwst_log_to(path: Path):
         handler.close()
 
 @contextmanager
-def warnings_logged(name: str):
-    """The messages logged at WARNING or above by logger ``name`` and its children while
-    the block runs (a list, filled in order)."""
+def warnings_logged(*names: str, named: bool = False):
+    """The messages logged at WARNING or above by the loggers ``names`` and their children
+    while the block runs (a list, filled in order); ``named``: each as ``"<logger>:
+    <message>"``."""
     messages: list[str] = []
 
     class Collect(logging.Handler):
         def emit(self, record):
-            messages.append(record.getMessage())
+            text = record.getMessage()
+            messages.append(f"{record.name}: {text}" if named else text)
 
     handler = Collect(logging.WARNING)
-    logger = logging.getLogger(name)
-    logger.addHandler(handler)
+    loggers = [logging.getLogger(name) for name in names]
+    for logger in loggers:
+        logger.addHandler(handler)
     try:
         yield messages
     finally:
-        logger.removeHandler(handler)
+        for logger in loggers:
+            logger.removeHandler(handler)
 
 
 @contextmanager

@@ -30,8 +30,9 @@ class BackgroundRun:
 
     ``bsub`` and ``combined`` map the science exposure name to ``*_bsub.fits`` and
     ``*_combinedbackground.fits``; ``seconds`` is the pipeline time per exposure (0 on a
-    cache hit), ``workers`` the process (xdist worker id or ``main``) that got each unit and
-    ``hits`` whether it came from the cache.
+    cache hit), ``workers`` the process (xdist worker id or ``main``) that got each unit,
+    ``hits`` whether it came from the cache and ``warnings`` what its pipeline call logged
+    at WARNING or above (``"<logger>: <message>"``, recorded with the products).
     """
 
     sigma: float
@@ -41,3 +42,4 @@ class BackgroundRun:
     seconds: Mapping[str, float] = field(default_factory=dict)
     workers: Mapping[str, str] = field(default_factory=dict)
     hits: Mapping[str, bool] = field(default_factory=dict)
+    warnings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

@@ -197,6 +197,26 @@ def _make_runs_first(request, run_dir: Path, get, done) -> None:
                 continue
 
 
+@pytest.fixture(scope="session")
+def run_image2_way(content_cache, scenario_crds, scenario_stages, run_dir, note):
+    """``get(way)``: Image2Pipeline on the two-product association with bkg_subtract's
+    parameters set by ``way`` (`image2_ways.WayRun`), made once per process."""
+    from miri_background.scenarios.catalog import by_id
+    from miri_background.scenarios.image2_ways import SOURCE, run_way
+
+    inputs = scenario_stages("inputs", by_id()[SOURCE].cases()[0])
+    made = {}
+
+    def get(way: str):
+        if way not in made:
+            run = run_way(content_cache, inputs, scenario_crds, run_dir / "logs", way)
+            note(f"image2 {way}: {'cache hit' if run.hit else f'jwst {run.seconds:.2f} s'}")
+            made[way] = run
+        return made[way]
+
+    return get
+
+
 @pytest.fixture
 def case_inputs(scenario_stages, case):
     """The case's rate-level files (`run.CaseInputs`)."""

@@ -331,10 +331,12 @@ class Scenario:
 class Case:
     """A scenario at one clipping threshold: the unit that is run, cached and checked.
 
-    Its string is its id, ``<scenario id>-sigma<s>`` (the pytest parameter id)."""
+    Its string is its id, ``<scenario id>-sigma<s>`` (the pytest parameter id); ``maxiters``
+    is the notebook's (`MAXITERS`) but for a run that sets another one on purpose."""
 
     scenario: Scenario
     sigma: float
+    maxiters: int | None = MAXITERS
 
     @property
     def id(self) -> str:

@@ -15,8 +15,11 @@ Written from the background step's documentation (and, where it says nothing, fr
    its own values and averaged, i.e. the file's variance is ``mean_k(err_k**2)`` over the
    kept ERR**2 values (the docs speak of the error of the mean, which would be that / n).
 3. Per pixel over the N files (values ``v_i``, variances ``e_i**2``, NaN = missing):
-   astropy ``sigma_clip(sigma, maxiters, cenfunc='median', stdfunc='std')``, then
-   ``combined = mean(v_i kept)``, ``ERR = sqrt(sum(e_i**2 kept)) / n_kept``;
+   the clipped mean of `miri_background.checks.oracle` (the rule of astropy's
+   ``sigma_clip`` docstring with jwst's settings, written there once with numpy only):
+   keep the finite values; repeat at most ``maxiters`` times until nothing changes:
+   ``m = median(v kept)``, ``s = std(v kept)``, keep ``m - sigma s <= v_i <= m + sigma s``;
+   then ``combined = mean(v_i kept)``, ``ERR = sqrt(sum(e_i**2 kept)) / n_kept``;
    ``DQ = OR`` of every background's placed DQ over all integrations (clipped or not).
    *3.0.0*: where no value is kept, combined = 0 and ERR = 0 (`Expected.nkept` = 0 there).
    A value within `threshold_margin` of the threshold may be kept or clipped: the rule is
@@ -28,13 +31,11 @@ Written from the background step's documentation (and, where it says nothing, fr
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from astropy.stats import sigma_clip
-from astropy.utils.exceptions import AstropyUserWarning
 
+from miri_background.checks import oracle as clipping
 from miri_background.scenarios.model import Subarray
 
 FULL_FRAME = Subarray("FULL", 1, 1, 1032, 1024)
@@ -124,49 +125,31 @@ def place(frame: Subarray, region: Subarray, data, err, dq) -> Placed:
     return out
 
 
-def _clip(values: np.ndarray, sigma: float, maxiters: int | None) -> np.ma.MaskedArray:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=AstropyUserWarning)  # NaN masked: intended
-        return sigma_clip(
-            np.ma.masked_invalid(values),
-            sigma=sigma,
-            maxiters=maxiters,
-            cenfunc="median",
-            stdfunc="std",
-            axis=0,
-        )
-
-
-def _masked_mean(masked: np.ma.MaskedArray) -> np.ndarray:
-    """Mean over axis 0 of the kept values; NaN where none is kept."""
-    n = masked.count(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, masked.filled(0.0).sum(axis=0) / n, np.nan)
+def _clipped_mean(values: np.ndarray, sigma: float, maxiters: int | None) -> np.ndarray:
+    """Rule 3's clipped mean over axis 0 (NaN where no value is kept)."""
+    return clipping.kept_mean(values, clipping.clipped_mask(values, sigma, maxiters))
 
 
 def per_file(placed: Placed, sigma: float, maxiters: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Rule 2: a file's ``(value, variance)`` per pixel (2-D: its only integration)."""
     if placed.data.shape[0] == 1:
         return placed.data[0], placed.var[0]
-    return _masked_mean(_clip(placed.data, sigma, maxiters)), _masked_mean(
-        _clip(placed.var, sigma, maxiters)
+    return _clipped_mean(placed.data, sigma, maxiters), _clipped_mean(
+        placed.var, sigma, maxiters
     )
 
 
 def combine(placed: list[Placed], sigma: float, maxiters: int | None) -> Expected:
-    """Rules 2 and 3 over the placed backgrounds."""
+    """Rules 2 and 3 over the placed backgrounds (0 and ERR 0 where no value is kept)."""
     files = [per_file(p, sigma, maxiters) for p in placed]
     values = np.stack([v for v, _ in files])
-    variances = np.stack([e for _, e in files])
-    clipped = _clip(values, sigma, maxiters)
-    kept = ~np.ma.getmaskarray(clipped)
-    n = kept.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        data = np.where(n > 0, np.where(kept, values, 0.0).sum(axis=0) / n, 0.0)
-        err = np.where(n > 0, np.sqrt(np.where(kept, variances, 0.0).sum(axis=0)) / n, 0.0)
-    dq = np.bitwise_or.reduce(np.concatenate([p.dq for p in placed]), axis=0)
+    errors = np.sqrt(np.stack([e for _, e in files]))
+    dqs = np.concatenate([p.dq for p in placed])
+    rule = clipping.combine(values, errors, dqs, sigma, maxiters)
+    none = rule.nkept == 0
+    data, err = np.where(none, 0.0, rule.data), np.where(none, 0.0, rule.err)
     covered = np.logical_or.reduce([p.covers for p in placed])
-    return Expected(data, err, dq, n, covered)
+    return Expected(data, err, rule.dq, rule.nkept, covered)
 
 
 def either_side(

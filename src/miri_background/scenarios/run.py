@@ -67,6 +67,36 @@ class CaseInputs:
     hit: bool
 
 
+def crds_context(cache: ContentCache) -> Path:
+    """A local CRDS cache with no reference file (every type N/A), built once."""
+    parts = stage_parts("scenario-crds", sources=("inputs.crds_local",), versions=("crds",))
+    entry = cache.get_or_build(
+        "scenario-crds", parts, lambda out: crds_local.build_context(out, {})
+    )
+    return entry.path
+
+
+def case_inputs(cache: ContentCache, case: Case, sim_seed: int) -> CaseInputs:
+    """The files of ``case``'s scenario with the noise of ``sim_seed`` (`data.write`,
+    cached by the observation: scenarios that differ only in supply share them)."""
+    scenario = case.scenario
+    parts = stage_parts(
+        "scenario-inputs",
+        observation=scenario_data.observation(scenario),
+        seed=sim_seed,
+        sources=("scenarios.model", "scenarios.data"),
+        versions=("numpy", "stdatamodels", "pysiaf"),
+    )
+    entry = cache.get_or_build(
+        "scenario-inputs", parts, lambda out: scenario_data.write(scenario, out, sim_seed)
+    )
+    paths = {
+        e.name: entry.path / scenario_data.file_name(e)
+        for e in scenario_data.exposures(scenario)
+    }
+    return CaseInputs(case, FrozenMap(paths), entry.key, entry.hit)
+
+
 @dataclass(frozen=True)
 class ScenarioRun:
     """The products of one case.
@@ -96,36 +126,6 @@ class ScenarioRun:
     @property
     def case(self) -> Case:
         return self.inputs.case
-
-
-def crds_context(cache: ContentCache) -> Path:
-    """A local CRDS cache with no reference file (every type N/A), built once."""
-    parts = stage_parts("scenario-crds", sources=("inputs.crds_local",), versions=("crds",))
-    entry = cache.get_or_build(
-        "scenario-crds", parts, lambda out: crds_local.build_context(out, {})
-    )
-    return entry.path
-
-
-def case_inputs(cache: ContentCache, case: Case, sim_seed: int) -> CaseInputs:
-    """The files of ``case``'s scenario with the noise of ``sim_seed`` (`data.write`,
-    cached by the observation: scenarios that differ only in supply share them)."""
-    scenario = case.scenario
-    parts = stage_parts(
-        "scenario-inputs",
-        observation=scenario_data.observation(scenario),
-        seed=sim_seed,
-        sources=("scenarios.model", "scenarios.data"),
-        versions=("numpy", "stdatamodels", "pysiaf"),
-    )
-    entry = cache.get_or_build(
-        "scenario-inputs", parts, lambda out: scenario_data.write(scenario, out, sim_seed)
-    )
-    paths = {
-        e.name: entry.path / scenario_data.file_name(e)
-        for e in scenario_data.exposures(scenario)
-    }
-    return CaseInputs(case, FrozenMap(paths), entry.key, entry.hit)
 
 
 def _association(paths: Mapping[str, Path], out: Path, *, extras: bool = False) -> Path:

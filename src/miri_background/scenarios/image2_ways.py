@@ -1,0 +1,258 @@
+"""Image2Pipeline on a two-product association, bkg_subtract's parameters set each way a user
+sets them.
+
+What jwst documents (jwst 3.0.0: "calwebb_image2", "Level 2 Associations", stpipe
+"Configuring a Step / Pipeline"): Image2Pipeline processes every product of a level-2b
+association on its own, the product's science member background-subtracted with that
+product's background members; with ``save_results`` each output is named after its product
+(``<product>_bsub.fits``, ``<product>_combinedbackground.fits``, ``<product>_cal.fits``). A
+step parameter has the same effect whichever way it is set (`WAYS`):
+
+- ``keywords``: ``Image2Pipeline.call(asn, steps={"bkg_subtract": {...}})`` (the notebook's);
+- ``parameter-file``: an ASDF parameter file (``class``, ``name``, ``parameters``, ``steps``:
+  a list of ``{class, name, parameters}``) given as ``config_file``;
+- ``command-line``: ``strun calwebb_image2 asn --steps.bkg_subtract.sigma=2 ...``, through
+  ``Step.from_cmdline`` (what ``strun`` calls), in process.
+
+The observation is the rate files of scenario `SOURCE` (SUB64, 8 backgrounds, a lone 5000
+DN/s outlier in bkg1); `PRODUCTS` splits them into two products with disjoint members, so a
+product processed with another's science or backgrounds shows. `SIGMA` and `MAXITERS` are
+neither jwst's default (3, None), and on these data each changes product ``sci``'s combined
+background (a regression test checks that), so a parameter lost on the way shows; and
+``save_combined_background`` is False by default. Each way is one cached call (stage
+``image2-way``, depend mode: its entry records the source files it ran).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from miri_background.cache import ContentCache
+from miri_background.files import write_json_atomic
+from miri_background.frozen import FrozenMap
+from miri_background.inputs import crds_local
+from miri_background.keys import stage_parts
+from miri_background.observation.notebook import IMAGE2_SKIPPED
+from miri_background.pipeline import code_trace
+from miri_background.pipeline.jwst_env import (
+    JWST_LOGGERS,
+    call_guarded,
+    call_options,
+    gc_frozen,
+    jwst_log_to,
+    warnings_logged,
+)
+from miri_background.scenarios.catalog import SMALL
+from miri_background.scenarios.model import Background, Case, Scenario
+from miri_background.scenarios.run import CaseInputs, ScenarioRun
+
+SOURCE = "n_backgrounds-8"
+"""The scenario whose rate files the ways run on."""
+PRODUCTS = FrozenMap({"sci": ("bkg1", "bkg2", "bkg3", "bkg4"), "bkg8": ("bkg5", "bkg6", "bkg7")})
+"""Product (named after its science file: ``asn_from_list``'s default) -> its backgrounds.
+``bkg8`` is a background exposure taken as the second product's science."""
+SIGMA = 2.0
+MAXITERS = 1
+WAYS = ("keywords", "parameter-file", "command-line")
+STEP = "bkg_subtract"
+PARAMETERS = FrozenMap(
+    {"sigma": SIGMA, "maxiters": MAXITERS, "save_combined_background": True, "save_results": True}
+)
+"""bkg_subtract's parameters, the same for every way."""
+STEP_CLASSES = FrozenMap(
+    {
+        STEP: "jwst.background.background_step.BackgroundStep",
+        "assign_wcs": "jwst.assign_wcs.assign_wcs_step.AssignWcsStep",
+        "flat_field": "jwst.flatfield.flat_field_step.FlatFieldStep",
+        "photom": "jwst.photom.photom_step.PhotomStep",
+        "resample": "jwst.resample.resample_step.ResampleStep",
+    }
+)
+"""Image2Pipeline's steps by name, as a parameter file names their classes."""
+ASSOCIATION = "image2_asn.json"
+PARAMETER_FILE = "image2_parameters.asdf"
+
+
+@dataclass(frozen=True)
+class WayRun:
+    """One way's call on the two-product association.
+
+    Attributes
+    ----------
+    way : str
+        One of `WAYS`.
+    inputs : CaseInputs
+        The rate files of `SOURCE`.
+    directory : Path
+        The cache entry: the association, the parameter file, and what the call wrote.
+    written : tuple of str
+        Names of the files the call wrote (``*.fits``), sorted.
+    warnings : tuple of str
+        ``"<logger>: <message>"`` of every record at WARNING or above (`JWST_LOGGERS`).
+    hit : bool
+    seconds : float
+        jwst's time for the call (0 on a hit).
+    """
+
+    way: str
+    inputs: CaseInputs
+    directory: Path
+    written: tuple[str, ...]
+    warnings: tuple[str, ...]
+    hit: bool
+    seconds: float
+
+    def product(self, name: str) -> ScenarioRun:
+        """Product ``name`` as a scenario run of its own (`product_case`), for
+        `checks.load`: its science as ``sci``, its backgrounds, its two outputs."""
+        case = product_case(self.way, name)
+        paths = {"sci": self.inputs.paths[name]} | {b: self.inputs.paths[b] for b in PRODUCTS[name]}
+        inputs = CaseInputs(case, FrozenMap(paths), f"{self.inputs.key}:{name}", self.inputs.hit)
+        combined = self.directory / f"{name}_combinedbackground.fits"
+        return ScenarioRun(
+            inputs,
+            self.directory / f"{name}_bsub.fits",
+            combined if combined.is_file() else None,
+            (),
+            self.hit,
+            self.seconds,
+        )
+
+
+def product_case(way: str, name: str) -> Case:
+    """Product ``name`` of ``way`` as a `Case` (id ``image2-<way>-<name>-sigma2``): a SUB64
+    science with its SUB64 backgrounds through Image2Pipeline, at `SIGMA` and `MAXITERS`."""
+    scenario = Scenario(
+        f"image2-{way}-{name}",
+        "supply",
+        SMALL,
+        (Background(SMALL),) * len(PRODUCTS[name]),
+        f"product {name} of a two-product association, parameters set by {way}",
+        supply="association",
+    )
+    return Case(scenario, SIGMA, MAXITERS)
+
+
+def association(inputs: CaseInputs, out: Path) -> Path:
+    """`PRODUCTS` as a level-2b association, made as the notebook makes it:
+    ``asn_from_list(sciences, rule=DMSLevel2bBase)`` (one product per science file, named
+    after it), then each product's backgrounds appended (absolute paths)."""
+    from jwst.associations import asn_from_list
+    from jwst.associations.lib.rules_level2_base import DMSLevel2bBase
+
+    sciences = [str(inputs.paths[name].resolve()) for name in PRODUCTS]
+    asn = asn_from_list.asn_from_list(sciences, rule=DMSLevel2bBase)
+    for product, name in zip(asn["products"], PRODUCTS, strict=True):
+        product["members"] += [
+            {"expname": str(inputs.paths[b].resolve()), "exptype": "background"}
+            for b in PRODUCTS[name]
+        ]
+    path = out / ASSOCIATION
+    path.write_text(asn.dump()[1])
+    return path
+
+
+def _skipped() -> dict[str, dict]:
+    return {s: {"skip": True} for s in IMAGE2_SKIPPED}
+
+
+def parameter_file(out: Path) -> Path:
+    """An Image2Pipeline parameter file with `PARAMETERS` and the notebook's skips, in the
+    documented ASDF layout."""
+    import asdf
+
+    steps = [
+        {"class": STEP_CLASSES[name], "name": name, "parameters": dict(values)}
+        for name, values in ({STEP: PARAMETERS} | _skipped()).items()
+    ]
+    tree = {
+        "class": "jwst.pipeline.calwebb_image2.Image2Pipeline",
+        "name": "Image2Pipeline",
+        "parameters": {"save_results": True},
+        "steps": steps,
+    }
+    path = out / PARAMETER_FILE
+    asdf.AsdfFile(tree).write_to(path)
+    return path
+
+
+def command_line(asn: Path, out: Path) -> list[str]:
+    """``strun``'s arguments: the pipeline alias, the association, the output directory
+    and every parameter as ``--steps.<step>.<name>=<value>``."""
+    steps = {STEP: dict(PARAMETERS)} | _skipped()
+    return [
+        "calwebb_image2",
+        str(asn),
+        f"--output_dir={out}",
+        *(f"--steps.{s}.{k}={v}" for s, values in steps.items() for k, v in values.items()),
+    ]
+
+
+def _call(way: str, asn: Path, out: Path) -> None:
+    from jwst.pipeline import Image2Pipeline
+
+    if way == "keywords":
+        steps = {STEP: dict(PARAMETERS)} | _skipped()
+        Image2Pipeline.call(
+            str(asn), output_dir=str(out), save_results=True, steps=steps, **call_options()
+        )
+    elif way == "parameter-file":
+        config = str(parameter_file(out))
+        Image2Pipeline.call(str(asn), config_file=config, output_dir=str(out), **call_options())
+    elif way == "command-line":
+        Image2Pipeline.from_cmdline(command_line(asn, out))
+    else:
+        raise ValueError(f"unknown way {way!r}: choose from {WAYS}")
+
+
+def run_way(
+    cache: ContentCache, inputs: CaseInputs, crds_root: Path, logs: Path, way: str
+) -> WayRun:
+    """``way``'s call on `association` of ``inputs`` (cached in depend mode)."""
+    parts = stage_parts(
+        "image2-way",
+        inputs=inputs.key,
+        way=way,
+        products={k: list(v) for k, v in PRODUCTS.items()},
+        parameters=dict(PARAMETERS),
+        sources=("scenarios.image2_ways",),
+        traced=True,
+    )
+
+    def build(out: Path) -> list[str]:
+        from jwst.pipeline import Image2Pipeline  # noqa: F401  (imported before the trace)
+
+        call_options()
+        asn = association(inputs, out)
+        t0 = time.perf_counter()
+        with (
+            crds_local.crds_environment(crds_root),
+            jwst_log_to(logs / f"image2_{way}.log"),
+            warnings_logged(*JWST_LOGGERS, named=True) as logged,
+            gc_frozen(),
+            code_trace.traced() as trace,
+        ):
+            call_guarded(lambda: _call(way, asn, out), f"image2 {way}")
+        record = {
+            "seconds": time.perf_counter() - t0,
+            "warnings": logged,
+            "written": sorted(p.name for p in out.glob("*.fits")),
+        }
+        write_json_atomic(out / "call.json", record)
+        return trace.files
+
+    entry = cache.get_or_build("image2-way", parts, build, depend=True)
+    record: Mapping = json.loads((entry.path / "call.json").read_text())
+    return WayRun(
+        way,
+        inputs,
+        entry.path,
+        tuple(record["written"]),
+        tuple(record["warnings"]),
+        entry.hit,
+        0.0 if entry.hit else record["seconds"],
+    )

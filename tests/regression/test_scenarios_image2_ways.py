@@ -1,0 +1,107 @@
+"""Image2Pipeline on a two-product association (`scenarios.image2_ways`): every product
+processed with its own members, one set of outputs per product, no pipeline warning of a
+misread association, and bkg_subtract's parameters reaching the step whichever way they are
+set (call keywords, a parameter file, strun-style arguments)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from miri_background.checks import pipeline_log
+from miri_background.scenarios import oracle as scenario_oracle
+from miri_background.scenarios.checks import (
+    combination_problems,
+    geometry_problems,
+    load,
+    placed,
+    subtraction_problems,
+)
+from miri_background.scenarios.image2_ways import (
+    ASSOCIATION,
+    MAXITERS,
+    PRODUCTS,
+    SIGMA,
+    WAYS,
+    product_case,
+)
+from miri_background.scenarios.model import JWST_DEFAULT_SIGMA
+
+OUTPUTS = ("bsub", "cal", "combinedbackground")
+"""The files Image2Pipeline writes per product with bkg_subtract's save_results and
+save_combined_background and its own save_results (``<product>_<suffix>.fits``)."""
+
+
+@pytest.fixture
+def image2_way(run_image2_way, way):
+    """The `image2_ways.WayRun` of ``way``."""
+    return run_image2_way(way)
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_image2_writes_one_set_of_outputs_per_product(image2_way):
+    """As many bsub, combined background and cal files as the association has products,
+    each named after its product: none missing, none overwritten by another product's."""
+    want = sorted(f"{p}_{s}.fits" for p in PRODUCTS for s in OUTPUTS)
+    assert list(image2_way.written) == want, (
+        f"Image2Pipeline ({image2_way.way}) on {ASSOCIATION} with {len(PRODUCTS)} products "
+        f"{list(PRODUCTS)}: wrote {list(image2_way.written)}, expected {want}"
+    )
+
+
+@pytest.mark.parametrize("product", list(PRODUCTS))
+@pytest.mark.parametrize("way", WAYS)
+def test_image2_product_processed_with_its_own_members(image2_way, product, content_cache):
+    """The product's combined background is the clipped mean (sigma 2, maxiters 1) of its
+    own backgrounds, its bsub its own science minus it (the scenario rule, 2 float32 ulps;
+    DQ, geometry exact), S_BKDSUB COMPLETE, and the bsub file names the product."""
+    run = image2_way.product(product)
+    name = product_case(image2_way.way, product).id
+    missing = [p.name for p in (run.bsub, run.combined) if p is None or not p.is_file()]
+    assert not missing and run.combined is not None, (
+        f"{name}: no {missing or 'combined background'} written (wrote "
+        f"{list(image2_way.written)})"
+    )
+    products = load(run, content_cache)
+    problems = (
+        combination_problems(products) + subtraction_problems(products)
+        + geometry_problems(products)
+    )  # fmt: skip
+    filename = fits.getheader(run.bsub).get("FILENAME")
+    if filename != f"{product}_bsub.fits":
+        problems.append(f"{name}: bsub FILENAME {filename!r}, expected '{product}_bsub.fits'")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_image2_warns_of_nothing_on_a_well_formed_association(image2_way):
+    """No warning beyond `pipeline_log.ALLOWED`: one science member per product and
+    backgrounds in each, so "Wrong number of science files", "Multiple products" or an
+    ignored output name would mean Image2Pipeline misread the association."""
+    problem = pipeline_log.problem(
+        f"Image2Pipeline ({image2_way.way}) on {ASSOCIATION}", image2_way.warnings
+    )
+    assert problem is None, problem
+
+
+def test_image2_way_parameters_change_the_products(run_image2_way, content_cache):
+    """The checks above can tell a lost parameter: on product ``sci`` the rule at sigma 2,
+    maxiters 1 differs from the rule at jwst's default sigma (3) and at its default maxiters
+    (None, until no change), so a way that drops either fails the product check."""
+    products = load(run_image2_way(WAYS[0]).product("sci"), content_cache)
+    backgrounds = list(placed(products.scenario, products.backgrounds))
+    chosen = products.expected.data.astype(np.float32)
+    unchanged = [
+        f"{what}: the rule gives the same combined background as at sigma={SIGMA:g}, "
+        f"maxiters={MAXITERS}"
+        for what, sigma, maxiters in (
+            (f"sigma={JWST_DEFAULT_SIGMA:g} (jwst's default)", JWST_DEFAULT_SIGMA, MAXITERS),
+            ("maxiters=None (jwst's default)", SIGMA, None),
+        )
+        if np.array_equal(
+            scenario_oracle.combine(backgrounds, sigma, maxiters).data.astype(np.float32),
+            chosen,
+        )
+    ]
+    assert not unchanged, "\n".join(unchanged)
