@@ -52,7 +52,8 @@ bench: setup
 	$(BIN)/python -m miri_background bench --out reports/bench.json --repeat $(REPEAT)
 
 sensitivity: setup
-	$(BIN)/python -m miri_background sensitivity --out reports/sensitivity.json $(if $(FAULTS),--faults $(FAULTS))
+	$(BIN)/python -m miri_background sensitivity --out reports/sensitivity.json $(if $(FAULTS),--faults $(FAULTS)) \
+		--data-set $(DATA_SET)
 
 ## The physical checks over SEEDS noise realisations (SHARD=i/N: every N-th seed from the
 ## i-th, one CI shard; `python -m miri_background specificity --merge` joins the shards).

@@ -8,41 +8,10 @@ import pytest
 from astropy.stats import sigma_clip
 from numpy.testing import assert_array_equal
 
-from miri_background.checks import expectations, metrics, oracle, require
+from miri_background.checks import metrics, oracle, require
 from miri_background.checks.ids import seq_params, sigma_params
-from miri_background.keys import arrays_digest
 from miri_background.observation.notebook import NOTEBOOK_MAXITERS
 from miri_background.pipeline import combination
-
-
-@pytest.fixture(scope="module")
-def background_stack(products):
-    """The 4 background rates stacked on axis 0: data, err, dq."""
-    names = products.background_names
-    return tuple(
-        np.stack([getattr(products.rates[n], a) for n in names]) for a in ("data", "err", "dq")
-    )
-
-
-@pytest.fixture(scope="module")
-def oracle_combined(content_cache, background_stack):
-    """``get(sigma)``: `oracle.combine` of the background stack (a cached product,
-    `expectations`: keyed on the stack's content)."""
-    values, errors, dqs = background_stack
-    digest = arrays_digest(values, errors, dqs)
-
-    def get(sigma: float) -> oracle.Combined:
-        parts = {"stack": digest, "sigma": sigma, "maxiters": NOTEBOOK_MAXITERS}
-        arrays = expectations.cached(
-            content_cache,
-            "notebook-oracle",
-            parts,
-            ("checks.oracle",),
-            lambda: vars(oracle.combine(values, errors, dqs, sigma, NOTEBOOK_MAXITERS)),
-        )
-        return oracle.Combined(**arrays)
-
-    return get
 
 
 @pytest.mark.parametrize("sigma", sigma_params())

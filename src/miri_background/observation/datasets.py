@@ -30,7 +30,7 @@ from miri_background.observation.notebook import (
     SCIENCE_NAMES,
 )
 
-__all__ = ["DATA_SETS", "DataSet", "FLIGHT", "MIRISIM", "get"]
+__all__ = ["DATA_SETS", "DataSet", "FLIGHT", "MIRISIM", "SkyStability", "get"]
 
 MANIFEST_DIR = Path(__file__).parents[1] / "inputs" / "real"
 
@@ -50,6 +50,51 @@ is 1 DN/s, ~0.35 of one pixel's noise and > 100 standard errors of a 5e5-pixel s
 
 F2550W_FWHM_PIX = 0.803 / mi.PIXEL_SCALE_ARCSEC
 """F2550W PSF FWHM in pixels: 0.803 arcsec (JDox, MIRI imager PSF table) / 0.11 = 7.3."""
+
+
+REFERENCE_POINT = (693.5, 511.5)
+"""0-based (x, y) of the imager's reference point (1-based 694.5, 512.5): where a data
+set's promised sky level applies."""
+
+
+@dataclass(frozen=True)
+class SkyStability:
+    """How far the background visits' sky may differ from the science visit's, as a data
+    set promises it: the residual sky of a correct bsub is ``L + g . (r - r_0) / 1000``
+    with ``|L| <= level * sky_rate``, ``|g| <= gradient * sky_rate`` and ``r_0`` the
+    imager's reference point (`REFERENCE_POINT`).
+
+    Attributes
+    ----------
+    level : float
+        Largest sky level change between the visits, as a fraction of the sky.
+    gradient : float
+        Largest change of the sky gradient, as a fraction of the sky per 1000 px (about
+        the imager field's height).
+    source : str
+        Where the numbers come from.
+    """
+
+    level: float
+    gradient: float
+    source: str
+
+
+SAME_SKY = SkyStability(
+    0.0,
+    0.0,
+    "one sky: MIRISim and the built-in simulator put the science and background visits on "
+    "the same background map",
+)
+FLIGHT_SKY = SkyStability(
+    0.01,
+    0.005,
+    "level: the flight notebook (jwst_validation_notebooks a13c5d1) shows its bsub images on "
+    "-10 to +5 DN/s, so real residual skies of this set lie within 10 DN/s = 1 % of the "
+    "1000 DN/s sky; gradient: assumed half of it per 1000 px (no public source gives a "
+    "number; JDox, MIRI imaging recommended strategies, only says dithers at long "
+    "wavelengths 'permit tracking of potential telescope thermal emission variations')",
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +123,8 @@ class DataSet:
         Imager-field background in DN/s (what `UNRESOLVED_FRACTION` is a fraction of).
     fwhm_pix : float
         PSF FWHM in pixels.
+    sky_stability : SkyStability
+        The sky change between science and background visits the set can promise.
     """
 
     name: str
@@ -92,6 +139,7 @@ class DataSet:
     bsub_pixel: tuple[int, int]
     sky_rate: float
     fwhm_pix: float
+    sky_stability: SkyStability
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -129,6 +177,7 @@ MIRISIM = DataSet(
     bsub_pixel=NOTEBOOK_SKY,
     sky_rate=mi.SKY_RATE,
     fwhm_pix=mi.FWHM_PIX,
+    sky_stability=SAME_SKY,
 )
 
 FLIGHT = DataSet(
@@ -144,6 +193,7 @@ FLIGHT = DataSet(
     bsub_pixel=(500, 850),
     sky_rate=F2550W_SKY_RATE,
     fwhm_pix=F2550W_FWHM_PIX,
+    sky_stability=FLIGHT_SKY,
 )
 
 DATA_SETS = {d.name: d for d in (MIRISIM, FLIGHT)}

@@ -165,8 +165,15 @@ def inputs(request, data_source, data_set, sim_config, content_cache, run_dir, n
     if data_source == "simulated" and data_set.name == "flight":
         from miri_background.inputs.simulator import flight_standin
 
-        seed = request.config.getoption("sim_seed")
-        config = flight_standin.StandinConfig(**({} if seed is None else {"seed": seed}))
+        seed, change = request.config.getoption("sim_seed"), request.config.getoption("sky_change")
+        config = flight_standin.StandinConfig(
+            **({} if seed is None else {"seed": seed}),
+            **(
+                {}
+                if change is None
+                else {"sky_change_level": change[0] / 100, "sky_change_gradient": change[1] / 100}
+            ),
+        )
         result = flight_standin.prepare_standin(content_cache, config)
     elif data_source == "simulated":
         # as for detector1: xdist workers (one core each) split the exposures, a plain

@@ -43,6 +43,19 @@ def _keep_runs(value: str) -> int:
     return int(value)
 
 
+def _sky_change(value: str) -> tuple[float, float]:
+    """argparse type of --sky-change: ``LEVEL,GRADIENT`` in % of the sky (>= 0)."""
+    try:
+        level, gradient = (float(v) for v in value.split(","))
+    except ValueError:
+        level = gradient = -1.0
+    if level < 0 or gradient < 0:
+        raise pytest.UsageError(
+            f"--sky-change={value!r}: give LEVEL,GRADIENT in % of the sky, both >= 0 (e.g. 0.8,0.4)"
+        )
+    return level, gradient
+
+
 def pytest_addoption(parser):
     group = parser.getgroup("miri_background", "MIRI imaging background regression suite")
     group.addoption(
@@ -74,6 +87,15 @@ def pytest_addoption(parser):
         default="uncal",
         help="built-in data as ramps through detector1 (default) or as rate images with "
         "ramp-fit noise (fast, for sweeps over seeds)",
+    )
+    group.addoption(
+        "--sky-change",
+        type=_sky_change,
+        default=None,
+        metavar="LEVEL,GRADIENT",
+        help="the flight stand-in's background visits get a sky changed by LEVEL %% of the "
+        "sky and GRADIENT %% of the sky per 1000 px (default 0.8,0.4: 80 %% of the flight "
+        "set's promise; 0,0: the science visit's sky)",
     )
     group.addoption(
         "--update-truth",
@@ -122,6 +144,15 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     from miri_background.pytest_plugin.outcomes import default_junit
 
+    if config.getoption("sky_change", None) is not None and (
+        (config.getoption("data_set", None) or "mirisim") != "flight"
+        or config.getoption("data_source") != "simulated"
+        or config.getoption("bigdata", False)
+    ):
+        raise pytest.UsageError(
+            "--sky-change: only the flight stand-in simulates a changing sky "
+            "(--data-source simulated --data-set flight)"
+        )
     if not is_worker(config):
         # xdist hands this uid to its workers, so that all of them share one run directory
         config.option.testrunuid = getattr(config.option, "testrunuid", None) or uuid.uuid4().hex

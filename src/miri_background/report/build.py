@@ -111,7 +111,10 @@ def write_report(run_dir: Path, out: Path, *, truth: Path | None = None) -> dict
     summary : dict
         What ``summary.json`` holds: ``verdict`` ('pass' or 'fail') and its reason, outcome
         ``counts``, ``failures``, per-check counts, versions, data source and seed, injected
-        fault, cache hits, timings (s), the pixel ``tables`` and ``sky_residuals`` (DN/s).
+        fault, cache hits, timings (s), the pixel ``tables`` and ``sky_residuals`` (DN/s), and
+        ``residual_sky``: the data set's sky promise and the fitted residual sky level and
+        gradient of every bsub exposure, region and sigma (DN/s and % of the sky), as the
+        checks recorded them (None when no sky check ran).
 
     Raises
     ------
@@ -154,6 +157,7 @@ def write_report(run_dir: Path, out: Path, *, truth: Path | None = None) -> dict
         ),
         "cache": cache_hits(record),
         "timings_s": stage_timings(stages, tests["tests"]),
+        "residual_sky": record.first("sky"),
     }
     try:
         products = load_run_products(record, truth)

@@ -335,6 +335,23 @@ def test_report_names_a_listed_file_that_is_gone(tmp_path, run_dir, inputs, run_
     assert summary["counts"] == EXPECTED_COUNTS and "<img" not in page
 
 
+def test_report_keeps_the_recorded_residual_sky(tmp_path):
+    """summary.json's ``residual_sky`` is the checks' stage record ``sky`` (level and
+    gradient in DN/s and % of the sky, the promise and its source)."""
+    run = tmp_path / "run-sky"
+    (run / "stages").mkdir(parents=True)
+    sky = {
+        "data_set": "flight",
+        "promise": {"level_percent_of_sky": 1.0, "source": "the notebook"},
+        "fits": {"sigma2/seq1/imager": {"level_dn_s": 8.0, "level_percent_of_sky": 0.8}},
+    }
+    (run / "stages" / "gw0.json").write_text(json.dumps({"sky": sky}))
+    write_outcomes(run, [], 0)
+    summary = report.write_report(run, tmp_path / "out")
+    assert summary["residual_sky"] == sky
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["residual_sky"] == sky
+
+
 def test_report_cli_needs_a_run(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["report", "--run", str(tmp_path / "absent"), "--out", str(tmp_path / "out")])

@@ -98,6 +98,12 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--tests", default="tests/regression", metavar="PATH")
     parser.add_argument(
+        "--data-set",
+        choices=("mirisim", "flight"),
+        default="mirisim",
+        help="the observation every run checks (flight: the offline stand-in, changing sky)",
+    )
+    parser.add_argument(
         "-n", "--workers", type=int, default=2, metavar="N", help="xdist workers (0: none)"
     )
     parser.add_argument(
@@ -133,10 +139,11 @@ def _summary(function) -> str:
     return (inspect.getdoc(function) or "(no docstring)").split("\n\n")[0].replace("\n", " ")
 
 
-def collect(tests: str) -> list[str]:
-    """Node ids of ``tests`` in collection order (``pytest --collect-only -q``)."""
+def collect(tests: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """Node ids of ``tests`` in collection order (``pytest --collect-only -q``, plus
+    ``extra`` options)."""
     proc = subprocess.run(
-        pytest_command(tests, extra=["--collect-only", "-q"]),
+        pytest_command(tests, extra=["--collect-only", "-q", *extra]),
         capture_output=True,
         text=True,
         check=False,
@@ -146,11 +153,14 @@ def collect(tests: str) -> list[str]:
     return [line for line in proc.stdout.splitlines() if "::" in line]
 
 
-def execute(run: Run, tests: str, workers: int, collected: list[str], work: Path) -> Run:
-    """Run the suite for ``run`` (clean when ``run.spec`` is None) and fill in its result."""
+def execute(
+    run: Run, tests: str, workers: int, collected: list[str], work: Path, extra=()
+) -> Run:
+    """Run the suite for ``run`` (clean when ``run.spec`` is None, ``extra`` options added)
+    and fill in its result."""
     work.mkdir(parents=True, exist_ok=True)
     junit, log = work / "junit.xml", work / "pytest.log"
-    fault = ["--inject-fault", run.spec] if run.spec else []
+    fault = [*extra, *(["--inject-fault", run.spec] if run.spec else [])]
     command = pytest_command(tests, workers=workers, junit=junit, runs=work / "runs", extra=fault)
     t0 = time.perf_counter()
     with log.open("w") as out:
@@ -181,7 +191,8 @@ def execute(run: Run, tests: str, workers: int, collected: list[str], work: Path
 def run(args) -> int:
     """Clean run, then every fault; write ``args.out``, print a table; 0 only if all killed."""
     runs = fault_runs(args.only, args.faults)
-    collected = collect(args.tests)
+    data_set = ("--data-set", args.data_set)
+    collected = collect(args.tests, data_set)
     if not collected:
         raise ValueError(f"no test collected in {args.tests}")
     clean = Run("(clean)", None, "jwst unpatched: every test must pass")
@@ -193,7 +204,8 @@ def run(args) -> int:
             if clean.status != PASSED and current is not clean:
                 current.status = NOT_RUN
             else:
-                execute(current, args.tests, args.workers, collected, Path(work) / f"{i:02d}")
+                work_i = Path(work) / f"{i:02d}"
+                execute(current, args.tests, args.workers, collected, work_i, data_set)
                 if not keep:
                     shutil.rmtree(Path(work) / f"{i:02d}")
             print(_progress(current, len(collected)), flush=True)
@@ -202,6 +214,7 @@ def run(args) -> int:
             pytest_command(args.tests, workers=args.workers, extra=["--inject-fault", "SPEC"])[1:]
         ),
         "tests": args.tests,
+        "data_set": args.data_set,
         "collected": collected,
         "clean": asdict(clean),
         "faults": {r.label: asdict(r) | {"killed": r.status == KILLED} for r in runs},

@@ -17,7 +17,11 @@ detection-based pixel sets, a background-limited sky) is exercised on a simulati
   exposure, all separated by 4 FWHM at every pair of dithers (so at each pixel at most one
   background holds a star, the premise of the clipping);
 - nothing within `KEEP_CLEAR` of the notebook's science (600, 600) and bsub (500, 850)
-  pixels at any dither.
+  pixels at any dither;
+- what real sets have (`realism`): the background visit's sky changed by a level and a
+  gradient (`StandinConfig.sky_change_level`, ``sky_change_gradient``: 80 % of what the
+  flight set promises, `datasets.FLIGHT`'s ``sky_stability``; sign and direction from the
+  seed), the scar's stripes, shorted columns 385-386 and clustered bad pixels.
 
 It is served like the flight files (no catalog, no truth): the checks run on it as on the
 real data. The truth (background map, catalog, source images) is kept beside, in
@@ -42,7 +46,7 @@ from miri_background.frozen import FrozenMap
 from miri_background.inputs import crds_local
 from miri_background.inputs.real.manifest import load_manifest
 from miri_background.inputs.records import Inputs
-from miri_background.inputs.simulator import scene
+from miri_background.inputs.simulator import realism, scene
 from miri_background.inputs.simulator.config import DEFAULT_SEED, SimConfig
 from miri_background.inputs.simulator.signal import make_detector, purpose_rng, simulate_rate
 from miri_background.inputs.simulator.writer import atomic_save, set_metadata
@@ -78,6 +82,13 @@ class StandinConfig:
     background_peak_min: float = 60.0
     background_peak_max: float = 400.0
     """Background-star peaks: 20-140 sigma of one sky pixel, clipped by sigma <= 2."""
+    sky_change_level: float = 0.8 * FLIGHT.sky_stability.level
+    """Level change of the background visit's sky, fraction of the sky (sign drawn)."""
+    sky_change_gradient: float = 0.8 * FLIGHT.sky_stability.gradient
+    """Gradient change of the background visit's sky, fraction of the sky per 1000 px."""
+    defects: bool = True
+    """The scar's stripes, shorted columns, clustered bad pixels and each exposure's
+    jump flags (`realism`)."""
 
     @property
     def detector_config(self) -> SimConfig:
@@ -192,14 +203,19 @@ def _set_metadata(model, cfg: StandinConfig, kind: str, dither: int, name: str) 
     m.target.proposer_name = "SN2021AXDF" if kind == "science" else "BACKGROUND"
 
 
-def write_exposure(cfg, det, background, catalog, kind, dither, name, out: Path) -> Path:
-    """Simulate and write one rate file and its noise-free source image."""
+def write_exposure(cfg, det, background, catalog, kind, dither, name, out: Path, defects) -> Path:
+    """Simulate and write one rate file and its noise-free source image; ``defects``
+    ((NY, NX) bool) are DO_NOT_USE with no value, as the detector's dead and hot pixels;
+    with ``cfg.defects`` the exposure's own jumps are flagged (`realism.jump_flags`)."""
     sources = source_image(catalog, dither)
     rng = _rng(cfg.seed, f"exposure/{name}")
     data, var_p, var_r = simulate_rate(cfg.detector_config, det, background + sources, rng)
-    dq = np.where(det.dead | det.hot, 1, 0).astype(np.uint32)
+    dq = np.where(det.dead | det.hot | defects, 1, 0).astype(np.uint32)
+    data[defects] = np.nan
+    if cfg.defects:  # cosmic rays the ramp fit recovered: flagged, value kept
+        dq[realism.jump_flags(_rng(cfg.seed, f"jumps/{name}")) & (dq == 0)] |= realism.JUMP_DET
     err = np.sqrt(var_p + var_r).astype(np.float32)
-    err[dq > 0] = np.nan
+    err[(dq & 1) > 0] = np.nan  # DO_NOT_USE: no value; a jump keeps its ERR
     model = datamodels.ImageModel(data=data, err=err, dq=dq, var_poisson=var_p, var_rnoise=var_r)
     model.meta.bunit_data = model.meta.bunit_err = "DN/s"
     _set_metadata(model, cfg, kind, dither, name)
@@ -227,11 +243,18 @@ def simulate_standin(out: Path, cfg: StandinConfig = StandinConfig()) -> dict[st
     background = scene.background_rate(cfg.sky_rate).astype(np.float64)
     rng = _rng(cfg.seed, "scene")
     catalogs = {"science": science_catalog(cfg, rng), "background": background_catalog(cfg, rng)}
+    real_rng = _rng(cfg.seed, "realism")
+    change = realism.draw_sky_change(real_rng, cfg.sky_change_level, cfg.sky_change_gradient)
+    defects = np.zeros(background.shape, bool)
+    if cfg.defects:
+        background = background * realism.scar_stripes()
+        defects = realism.defect_mask(real_rng)
+    skies = {"science": background, "background": change.apply(background, cfg.sky_rate)}
     files, tables = {}, []
     for kind, names in (("science", FLIGHT.science_names), ("background", FLIGHT.background_names)):
         for dither, name in enumerate(names):
             files[name] = write_exposure(
-                cfg, det, background, catalogs[kind], kind, dither, name, out
+                cfg, det, skies[kind], catalogs[kind], kind, dither, name, out, defects
             )
             dx, dy = mi.DITHER_OFFSETS[dither]
             table = catalogs[kind].copy()
@@ -239,16 +262,18 @@ def simulate_standin(out: Path, cfg: StandinConfig = StandinConfig()) -> dict[st
             table["y"] += dy
             table["exposure"] = name
             tables.append(table)
-    atomic_save(
-        fits.HDUList([fits.PrimaryHDU(background.astype(np.float32))]),
-        out / "sim_truth" / "background_rate.fits",
-    )
+    for kind, sky in skies.items():
+        atomic_save(
+            fits.HDUList([fits.PrimaryHDU(sky.astype(np.float32))]),
+            out / "sim_truth" / f"{kind}_sky_rate.fits",
+        )
     vstack(tables).write(out / "sim_truth" / ".catalog.ecsv", format="ascii.ecsv")
     os.replace(out / "sim_truth" / ".catalog.ecsv", out / "sim_truth" / "catalog.ecsv")
     written = sorted(p for p in out.rglob("*") if p.is_file())
     manifest = {
         "data_set": FLIGHT.name,
         "config": asdict(cfg),
+        "sky_change": asdict(change),
         "files": {str(p.relative_to(out)): file_sha256(p) for p in written},
     }
     (out / ".manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
@@ -263,10 +288,12 @@ def key_parts(cfg: StandinConfig) -> dict:
         config=asdict(cfg),
         sources=(
             "inputs.simulator.flight_standin",
+            "inputs.simulator.realism",
             "inputs.simulator.signal",
             "inputs.simulator.writer",
             "inputs.simulator.scene",
             "observation.datasets",
+            "observation.artefacts",
             "observation.instrument",
         ),
         versions=("numpy", "astropy", "stdatamodels", "crds"),
