@@ -72,7 +72,7 @@ def test_bsub_sky_mean_is_zero(
 
 @pytest.mark.parametrize("region", region_params())
 @pytest.mark.parametrize("sigma", sigma_params())
-@pytest.mark.parametrize("name", seq_params())
+@pytest.mark.parametrize("name", seq_params(), indirect=True)
 def test_bsub_sky_gradient_within_promise(residual_sky, data_set, rule_breaks, name, sigma, region):
     """The gradient of (bsub - expected) over sky pixels is within noise plus the data set's
     promise: ``|g| <= 5.12 se_g + sky_stability.gradient * sky`` (DN/s per 1000 px; 5.12 =
@@ -180,7 +180,7 @@ def test_bsub_notebook_sky_pixel(
     assert not dev, metrics.report(dev, f"notebook sky pixel off at sigma={sigma:g}")
 
 
-@pytest.mark.parametrize("name", seq_params())
+@pytest.mark.parametrize("name", seq_params(), indirect=True)
 def test_bsub_notebook_criterion(
     products, pixel_sets, expected_science, data_set, rule_breaks, name
 ):
