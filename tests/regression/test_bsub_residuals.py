@@ -96,16 +96,8 @@ def test_bsub_sky_gradient_within_promise(residual_sky, data_set, rule_breaks, n
 
 @pytest.mark.parametrize(("name", "region"), seq_region_params(), indirect=["name"])
 def test_bsub_sky_noise(
-    products,
-    pixel_sets,
-    expected_science,
-    err_calibration,
-    clipping_scatter,
-    sky_model,
-    rule_breaks,
-    data_set,
-    name,
-    region,
+    products, pixel_sets, expected_science, err_calibration, clipping_scatter, sky_model,
+    rule_breaks, data_set, name, region,
 ):
     """Robust std of (bsub - expected - residual sky) / noise on sky is 1 (notebook setting,
     sigma=2); the residual sky is the fitted plane where the data set promises a changing
@@ -218,13 +210,7 @@ def test_bsub_notebook_criterion(
 @pytest.mark.parametrize("sigma", sigma_params(CLIPPING_SIGMAS))
 @pytest.mark.parametrize("name", seq_params(), indirect=True)
 def test_bsub_no_holes_at_background_stars(
-    products,
-    pixel_sets,
-    expected_science,
-    err_calibration,
-    clipping_scatter,
-    sky_model,
-    name,
+    products, pixel_sets, expected_science, err_calibration, clipping_scatter, sky_model, name,
     sigma,
 ):
     """Where a background star sat, bsub equals the expected science signal plus, where the

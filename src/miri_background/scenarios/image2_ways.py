@@ -87,24 +87,24 @@ class WayRun:
         One of `WAYS`.
     inputs : CaseInputs
         The rate files of `SOURCE`.
+    hit : bool
+    seconds : float
+        jwst's time for the call (0 on a hit).
     directory : Path
         The cache entry: the association, the parameter file, and what the call wrote.
     written : tuple of str
         Names of the files the call wrote (``*.fits``), sorted.
     warnings : tuple of str
         ``"<logger>: <message>"`` of every record at WARNING or above (`JWST_LOGGERS`).
-    hit : bool
-    seconds : float
-        jwst's time for the call (0 on a hit).
     """
 
     way: str
     inputs: CaseInputs
+    hit: bool
+    seconds: float
     directory: Path
     written: tuple[str, ...]
     warnings: tuple[str, ...]
-    hit: bool
-    seconds: float
 
     def product(self, name: str) -> ScenarioRun:
         """Product ``name`` as a scenario run of its own (`product_case`), for
@@ -248,11 +248,11 @@ def run_way(
     entry = cache.get_or_build("image2-way", parts, build, depend=True)
     record: Mapping = json.loads((entry.path / "call.json").read_text())
     return WayRun(
-        way,
-        inputs,
-        entry.path,
-        tuple(record["written"]),
-        tuple(record["warnings"]),
-        entry.hit,
-        0.0 if entry.hit else record["seconds"],
+        way=way,
+        inputs=inputs,
+        hit=entry.hit,
+        seconds=0.0 if entry.hit else record["seconds"],
+        directory=entry.path,
+        written=tuple(record["written"]),
+        warnings=tuple(record["warnings"]),
     )
