@@ -248,7 +248,8 @@ def simulate_standin(out: Path, cfg: StandinConfig = StandinConfig()) -> dict[st
     defects = np.zeros(background.shape, bool)
     if cfg.defects:
         background = background * realism.scar_stripes()
-        defects = realism.defect_mask(real_rng)
+        named = (FLIGHT.science_pixel, FLIGHT.background_pixel, FLIGHT.bsub_pixel)
+        defects = realism.defect_mask(real_rng, clear=named)
     skies = {"science": background, "background": change.apply(background, cfg.sky_rate)}
     files, tables = {}, []
     for kind, names in (("science", FLIGHT.science_names), ("background", FLIGHT.background_names)):

@@ -88,9 +88,18 @@ def scar_stripes() -> np.ndarray:
     return 1.0 + STRIPE_EXCESS * stripe
 
 
-def defect_mask(rng: np.random.Generator) -> np.ndarray:
+CLEAR_HALF = 2
+"""Half-width (px) of the box kept free of defects around each pixel `defect_mask` clears."""
+
+
+def defect_mask(
+    rng: np.random.Generator, clear: tuple[tuple[int, int], ...] = ()
+) -> np.ndarray:
     """(NY, NX) bool, pixels with no value: shorted columns, clustered bad pixels and
-    column segments (module docstring), none in the reference columns."""
+    column segments (module docstring), none in the reference columns, none within
+    `CLEAR_HALF` px of the ``clear`` pixels ((x, y), 0-based: the notebook's inspected
+    pixels, which are good pixels in the real set it stands in for; seed 1025 put a cluster
+    on the science pixel). The draws do not depend on ``clear``."""
     bad = np.zeros((mi.NY, mi.NX), bool)
     bad[:, list(SHORTED_COLUMNS)] = True
     steps = np.array([(0, 1), (0, -1), (1, 0), (-1, 0)])
@@ -104,6 +113,9 @@ def defect_mask(rng: np.random.Generator) -> np.ndarray:
         x, y0 = int(rng.integers(4, mi.NX - 4)), int(rng.integers(0, mi.NY))
         bad[y0 : y0 + int(rng.integers(5, 61)), x] = True
     bad[:, list(mi.REFERENCE_COLUMNS)] = False
+    for x, y in clear:
+        rows = slice(max(y - CLEAR_HALF, 0), y + CLEAR_HALF + 1)
+        bad[rows, max(x - CLEAR_HALF, 0) : x + CLEAR_HALF + 1] = False
     return bad
 
 

@@ -61,3 +61,18 @@ def test_jump_flags_are_showers_of_one_to_four_pixels_per_hit():
     hit = realism.jump_flags(np.random.default_rng(2))
     assert realism.CR_HITS * 0.9 <= hit.sum() <= realism.CR_HITS * 4
     assert not hit[:, list(mi.REFERENCE_COLUMNS)].any()
+
+
+def test_defects_keep_clear_of_the_named_pixels_without_changing_the_draws():
+    """The notebook's inspected pixels are good pixels in the real set: the mask keeps a
+    box of CLEAR_HALF px around each cleared pixel, and is otherwise the same seed's mask."""
+    plain = realism.defect_mask(np.random.default_rng(1))
+    others = plain.copy()
+    others[:, [384, 385]] = False
+    y, x = np.argwhere(others)[0]  # a clustered defect of this seed
+    cleared = realism.defect_mask(np.random.default_rng(1), clear=((int(x), int(y)),))
+    h = realism.CLEAR_HALF
+    box = (slice(max(y - h, 0), y + h + 1), slice(max(x - h, 0), x + h + 1))
+    assert plain[y, x] and not cleared[box].any()
+    plain[box] = False
+    np.testing.assert_array_equal(cleared, plain)
