@@ -1,23 +1,20 @@
-"""The content cache (`miri_background.cache`) and the detector1 cache key's parts.
+"""The content cache (`miri_background.cache`).
 
 `ContentCache` is exercised with a tiny build function in temporary directories: hits,
-misses, damaged entries, failing builds and two processes racing for one key. The key
-tests change one input of `detector1.detector1_key_parts` at a time (a step parameter, a
-byte of the input, of the readnoise override, of a reference file) and check that exactly
-that part, and so the key, changes. Depend mode: an entry whose build returned source files
-is a hit while they hash the same, a miss naming the file once one changes or is gone.
+misses, damaged entries, failing builds and two processes racing for one key (the
+detector1 key's parts: tests/project/pipeline/test_detector1_keys.py). Depend mode: an
+entry whose build returned source files is a hit while they hash the same, a miss naming
+the file once one changes or is gone.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import logging
 import multiprocessing
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -28,13 +25,11 @@ from miri_background.cache import (
     SCRATCH_ENV,
     ContentCache,
     Schedule,
-    content_key,
     each_once,
 )
-from miri_background.frozen import FrozenMap
 
-# miri_background.pipeline (which imports stdatamodels and the simulator) is imported in the
-# key tests only, so that the processes the race test spawns import this module in < 1 s.
+# miri_background.pipeline (stdatamodels, the simulator) is not imported here, so that the
+# processes the race test spawns import this module in < 1 s.
 
 PARTS = {"stage": "unit", "input": "a" * 64, "steps": {"jump": {"rejection_threshold": 10.0}}}
 PRODUCT = "product.fits"
@@ -341,81 +336,6 @@ def test_depend_mode_hash_memo_sees_an_edit_of_the_same_size(cache, count_file, 
     os.utime(sources[0], ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000))
     assert sources[0].stat().st_size == before.st_size
     assert cache.lookup("unit", PARTS) is None
-
-
-# --- detector1 key parts -------------------------------------------------------------------
-
-
-def _flip_file_byte(path: Path, offset: int = -1000) -> None:
-    """Invert one byte of ``path`` in place (default: 1000 bytes before the end)."""
-    with open(path, "r+b") as f:
-        f.seek(offset, 2 if offset < 0 else 0)
-        pos = f.tell()
-        byte = f.read(1)
-        f.seek(pos)
-        f.write(bytes([byte[0] ^ 0xFF]))
-
-
-@pytest.fixture
-def tmp_inputs(inputs, tmp_path):
-    """The session inputs with the first uncal, the readnoise override and a one-file CRDS
-    reference tree copied to ``tmp_path``, so that a test may edit them."""
-    name = next(iter(inputs.uncal))
-    uncal = Path(shutil.copy(inputs.uncal[name], tmp_path / inputs.uncal[name].name))
-    readnoise = Path(shutil.copy(inputs.readnoise, tmp_path / inputs.readnoise.name))
-    gain = next((inputs.crds_root / "references").rglob("*gain*.fits"))
-    crds = tmp_path / "crds"
-    (crds / "references").mkdir(parents=True)
-    shutil.copy(gain, crds / "references" / gain.name)
-    return dataclasses.replace(
-        inputs, uncal=FrozenMap({name: uncal}), readnoise=readnoise, crds_root=crds
-    )
-
-
-def _change_step_parameter(inputs, monkeypatch):
-    from miri_background.observation import notebook
-    from miri_background.pipeline import detector1
-
-    steps = {k: dict(v) for k, v in notebook.DETECTOR1_STEPS.items()}
-    steps["jump"]["rejection_threshold"] = 11.0
-    monkeypatch.setattr(detector1, "DETECTOR1_STEPS", FrozenMap(steps))
-
-
-CHANGES = {
-    "nothing": (lambda *a: None, set()),
-    "step-parameter": (_change_step_parameter, {"steps"}),
-    "input-byte": (lambda i, m: _flip_file_byte(next(iter(i.uncal.values()))), {"input"}),
-    "readnoise-byte": (lambda i, m: _flip_file_byte(i.readnoise), {"steps"}),
-    "reference-byte": (
-        lambda i, m: _flip_file_byte(next((i.crds_root / "references").iterdir())),
-        {"references"},
-    ),
-}
-"""The software is not in the key (depend mode): its traced sources are checked on lookup
-(tests/project/pipeline/test_code_trace.py and the depend-mode tests above)."""
-
-
-@pytest.mark.parametrize(
-    "change",
-    list(CHANGES),
-    ids=list(CHANGES),
-)
-def test_detector1_key_changes_with(change, tmp_inputs, monkeypatch):
-    """Changing one thing detector1 depends on changes that key part, and only that one
-    (``nothing`` checks that the key is stable)."""
-    from miri_background.pipeline import detector1
-
-    name = next(iter(tmp_inputs.uncal))
-    before = detector1.detector1_key_parts(tmp_inputs, name)
-    apply, expected = CHANGES[change]
-    apply(tmp_inputs, monkeypatch)
-    after = detector1.detector1_key_parts(tmp_inputs, name)
-    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
-    assert changed == expected, f"{change}: parts that changed {changed}, expected {expected}"
-    assert (content_key(after) != content_key(before)) == bool(expected), (
-        f"{change}: key {'kept' if expected else 'changed'} "
-        f"({content_key(before)[:12]} -> {content_key(after)[:12]})"
-    )
 
 
 def test_build_return_value_ignored_outside_depend_mode(cache, count_file):
