@@ -252,6 +252,7 @@ def test_sensitivity_statuses_on_a_mini_suite(tmp_path, fault_file):
         tests=str(suite),
         workers=0,
         work_dir=None,
+        data_set="mirisim",
     )
     status = sensitivity.run(args)
     report = json.loads(args.out.read_text())
@@ -281,6 +282,7 @@ def test_sensitivity_kills_two_faults(request, tmp_path):
         tests=str(root / "tests" / "regression" / "test_bsub_residuals.py"),
         workers=0,
         work_dir=None,
+        data_set="mirisim",
     )
     status = sensitivity.run(args)
     report = json.loads(args.out.read_text())
