@@ -82,44 +82,31 @@ def _models(backgrounds: Backgrounds) -> list:
 
 
 def combined_with_missing(
-    cache: ContentCache | None, backgrounds: Backgrounds, sigma: float, maxiters: int
+    cache: ContentCache, backgrounds: Backgrounds, sigma: float, maxiters: int
 ) -> dict[str, np.ndarray]:
     """``average_background``'s combined ``data``, ``err`` and ``dq`` of ``backgrounds``
-    (the first one's model as the science exposure), through ``cache`` (None: called
-    here, untraced). The arrays come back read-only."""
+    (the first one's model as the science exposure), through ``cache``. The arrays come
+    back read-only."""
 
-    def call(out: Path | None) -> dict[str, np.ndarray]:
-        from jwst.background import background_sub
+    def build(out: Path) -> list[str]:
+        from jwst.background import background_sub  # (imported before the trace)
 
-        models = _models(backgrounds)
-        got = background_sub.average_background(models[0].copy(), models, sigma, maxiters)
-        arrays = {"data": got.data, "err": got.err, "dq": got.dq}
-        if out is not None:
-            np.savez(out / FILE, **arrays)
-        return arrays
+        call_options()
+        with code_trace.traced() as trace:
+            models = _models(backgrounds)
+            got = background_sub.average_background(models[0].copy(), models, sigma, maxiters)
+            np.savez(out / FILE, data=got.data, err=got.err, dq=got.dq)
+        return trace.files
 
-    if cache is None:
-        result = call(None)
-    else:
-
-        def build(out: Path) -> list[str]:
-            from jwst.background import background_sub  # noqa: F401  (before the trace)
-            from stdatamodels.jwst import datamodels  # noqa: F401
-
-            call_options()
-            with code_trace.traced() as trace:
-                call(out)
-            return trace.files
-
-        parts = {
-            "backgrounds": arrays_digest(backgrounds.values, backgrounds.errors, backgrounds.dqs),
-            "sigma": sigma,
-            "maxiters": maxiters,
-        }
-        key = stage_parts(COMBINATION, **parts, traced=True)
-        entry = cache.get_or_build(COMBINATION, key, build, depend=True)
-        with np.load(entry.path / FILE) as saved:
-            result = {name: saved[name] for name in saved.files}
+    parts = {
+        "backgrounds": arrays_digest(backgrounds.values, backgrounds.errors, backgrounds.dqs),
+        "sigma": sigma,
+        "maxiters": maxiters,
+    }
+    key = stage_parts(COMBINATION, **parts, traced=True)
+    entry = cache.get_or_build(COMBINATION, key, build, depend=True)
+    with np.load(entry.path / FILE) as saved:
+        result = {name: saved[name] for name in saved.files}
     for array in result.values():
         array.flags.writeable = False
     return result

@@ -227,7 +227,6 @@ def run_way(
         from jwst.pipeline import Image2Pipeline  # noqa: F401  (imported before the trace)
 
         call_options()
-        asn = association(inputs, out)
         t0 = time.perf_counter()
         with (
             crds_local.crds_environment(crds_root),
@@ -235,7 +234,8 @@ def run_way(
             warnings_logged(*JWST_LOGGERS, named=True) as logged,
             gc_frozen(),
             code_trace.traced() as trace,
-        ):
+        ):  # the association is made in the trace: asn_from_list's code is a source too
+            asn = association(inputs, out)
             call_guarded(lambda: _call(way, asn, out), f"image2 {way}")
         record = {
             "seconds": time.perf_counter() - t0,
