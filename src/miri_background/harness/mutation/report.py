@@ -136,7 +136,7 @@ def merge(reports: list[dict]) -> dict:
             r["region"] = every[r["id"]].region
     found, _ = equivalents()
     for r in records:
-        r["equivalent"] = found.get(r["id"])
+        r["equivalent"] = None if r.get("import_error") else found.get(r["id"])
     return {
         **first,
         "selection": {"merged": [rep["selection"] for rep in reports]},

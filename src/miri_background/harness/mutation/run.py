@@ -48,7 +48,7 @@ from pathlib import Path
 
 from miri_background.cache import ContentCache
 from miri_background.files import write_json_atomic
-from miri_background.harness.mutation import fork, mutants, serve, targets
+from miri_background.harness.mutation import fork, imports, mutants, serve, targets
 from miri_background.harness.mutation import report as mutation_report
 from miri_background.harness.mutation import sessions as sessions_of
 from miri_background.harness.mutation.fork import Chain
@@ -155,9 +155,12 @@ def _header(args) -> dict:
 class _Run:
     """The mutants of one run: their chains, the records as they complete, the report."""
 
-    def __init__(self, args, work: Path, report: dict, executed: dict, equivalent: dict):
+    def __init__(
+        self, args, work: Path, report: dict, executed: dict, equivalent: dict, broken=None
+    ):
         self.args, self.work, self.report = args, work, report
         self.executed, self.equivalent = executed, equivalent
+        self.broken: dict[str, str] = broken or {}  # {id: what its import raises}
         self.pending: dict[str, dict] = {}
         self.t0 = time.perf_counter()
 
@@ -175,7 +178,10 @@ class _Run:
             reason = sessions_of.not_executed(m, self.executed[side]) if known else None
             if m is not None and self.args.skip_equivalent and self.equivalent.get(m.id):
                 reason = "declared equivalent, not run (--skip-equivalent)"
-            if reason:
+            raised = self.broken.get(m.id) if known else None
+            if raised and self.executed[side].get(m.module):  # this side imports the module
+                record["sides"][side] = sessions_of.killed_unrun(raised)
+            elif reason:
                 record["sides"][side] = sessions_of.unrun(reason)
             else:
                 chains.append(Chain(f"{run}|{side}", sessions[side], sessions_of.not_survived))
@@ -207,7 +213,8 @@ class _Run:
                     "line": m.line,
                     "region": m.region,
                     "diff": m.diff,
-                    "equivalent": self.equivalent.get(m.id),
+                    "import_error": self.broken.get(m.id),
+                    "equivalent": None if m.id in self.broken else self.equivalent.get(m.id),
                     **sides,
                     "seconds": round(sum(r["seconds"] for r in sides.values()), 1),
                 }
@@ -280,9 +287,17 @@ def run(args) -> int:
         )
         report["selection"] = _selection(args, selected)
         report["timeout_seconds"] = {k: 3 * v + 60 for k, v in clean_seconds.items()}
-        mutation = _Run(args, work, report, executed, equivalent)
+        sources = {m.id: m.source() for m in selected}
+        broken = {}
+        for module in {m.module for m in selected}:
+            mine = {m.id: sources[m.id] for m in selected if m.module == module}
+            broken |= imports.broken(module, original[module], mine)
+        print(f"{len(broken)} of {len(selected)} mutants break their module's import", flush=True)
+        mutation = _Run(args, work, report, executed, equivalent, broken)
         chains = [
-            c for i, m in enumerate(selected) for c in mutation.chains(i, m, {m.module: m.source()})
+            c
+            for i, m in enumerate(selected)
+            for c in mutation.chains(i, m, {m.module: sources.pop(m.id)})
         ]
         fork.run_chains(
             chains,

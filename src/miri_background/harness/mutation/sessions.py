@@ -39,12 +39,18 @@ class ScenariosFirst:
     (a case's products are one small jwst call, made when its first test asks for them),
     cheapest case first (`case_cost`): all tests of the first case, then of the next, so a
     mutant one case exposes is stopped before the dearer cases run. Otherwise collection
-    order.
+    order. ``first``: test files to put before them all (the image2 ways' three SUB64
+    Image2Pipeline calls, for a target on the pipeline's path that no scenario case calls).
     """
+
+    def __init__(self, first: tuple[str, ...] = ()):
+        self.first = first
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items):
         def key(item) -> tuple[int, float, str]:
+            if item.path.name in self.first:
+                return (-1, 0.0, "")
             case = getattr(getattr(item, "callspec", None), "params", {}).get("case")
             if not item.path.name.startswith("test_scenarios_") or case is None:
                 return (1, 0.0, "")
@@ -92,7 +98,7 @@ def side_sessions(
                 env,
                 hook,
                 run / f"suite-{data_set}.log",
-                (ScenariosFirst(),),
+                (ScenariosFirst(targets.TARGETS[args.target].first_tests),),
                 run / f"coverage-{data_set}.json" if clean else None,
             )
         )
@@ -209,6 +215,15 @@ def unrun(reason: str) -> dict:
         "imported": False,
         "sessions": [],
         "log_tail": "",
+    }
+
+
+def killed_unrun(raised: str) -> dict:
+    """A side that imports the module, for a mutant whose module raises on import
+    (`imports.broken`): every session of the side would fail at collection."""
+    return unrun(f"not run: the mutated module raises on import ({raised})") | {
+        "status": KILLED,
+        "killed_by": f"import: {raised}",
     }
 
 

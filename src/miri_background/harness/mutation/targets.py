@@ -47,6 +47,9 @@ IMAGE2_UPSTREAM = (
     "unit test of jwst calls Image2Pipeline, so this target has no upstream side"
 )
 """Why the image2 target runs the suite side only."""
+IMAGE2_WAYS = "test_scenarios_image2_ways.py"
+"""The suite's Image2Pipeline calls on a SUB64 association (three, a few seconds each),
+run first for the targets no scenario case reaches (the cases call the step itself)."""
 
 
 @dataclass(frozen=True)
@@ -64,12 +67,15 @@ class Target:
         (none: the run has no upstream side).
     executed_only : bool
         Only mutants on statements a clean suite session executes (else every in-scope one).
+    first_tests : tuple of str
+        Suite test files run first under ``-x`` (`sessions.ScenariosFirst`).
     """
 
     name: str
     modules: tuple[str, ...]
     upstream: tuple[str, ...]
     executed_only: bool
+    first_tests: tuple[str, ...] = ()
 
 
 TARGETS = {
@@ -86,12 +92,14 @@ TARGETS = {
             ("jwst.pipeline.calwebb_image2",),
             (),
             executed_only=True,
+            first_tests=(IMAGE2_WAYS,),
         ),
         Target(
             "associations",
             ("jwst.associations.asn_from_list", "jwst.associations.lib.rules_level2_base"),
             ASSOCIATION_TESTS,
             executed_only=True,
+            first_tests=(IMAGE2_WAYS,),
         ),
         Target(
             "sigma_clipping",

@@ -1,9 +1,11 @@
-"""The facts about jwst that the declared equivalents of the image2 target rest on
-(``equivalent_mutants.json``): each test fails if the installed jwst stops holding it."""
+"""The facts about jwst and astropy that the declared equivalents rest on
+(``equivalent_mutants.json``): each test fails if the installed jwst or astropy stops holding it."""
 
 from __future__ import annotations
 
 import ast
+import json
+from importlib.resources import files
 
 import pytest
 
@@ -67,3 +69,97 @@ def test_background_step_clips_along_axis_0_only():
         if isinstance(n, ast.If) and "_sigmaclip_noaxis" in ast.unparse(n.body[0])
     ]
     assert guards == ["axis is None and (not self.grow)"], guards
+
+
+def _function(tree: ast.AST, name: str) -> ast.FunctionDef:
+    return next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name)
+
+
+def _passed(call: ast.Call) -> set[str]:
+    return {k.arg for k in call.keywords} | {f"#{i}" for i in range(len(call.args))}
+
+
+def test_background_step_calls_sigma_clip_one_way():
+    """The facts behind the signature rules of ``sigma_clipping.py`` in
+    equivalent_mutants.json: jwst's step calls ``sigma_clip(stack, sigma=, maxiters=,
+    axis=0)``; ``sigma_clip`` passes every parameter of ``SigmaClip.__init__`` and of
+    ``__call__`` by keyword, and ``__call__`` every parameter of ``_sigmaclip_fast``: so the
+    defaults in those three signatures, and sigma_clip's sigma, maxiters and axis, are unused."""
+    step = ast.parse(mutants.original_source("background_sub.py"))
+    calls = [
+        n for n in ast.walk(step) if isinstance(n, ast.Call) and ast.unparse(n.func) == "sigma_clip"
+    ]
+    expected = {"#0", "sigma", "maxiters", "axis"}
+    assert len(calls) == 3 and all(_passed(c) == expected for c in calls)
+    clip = ast.parse(mutants.original_source("sigma_clipping.py"))
+
+    def keywords_of(fn: str, callee: str) -> set[str]:
+        found = [
+            n
+            for n in ast.walk(_function(clip, fn))
+            if isinstance(n, ast.Call) and ast.unparse(n.func) == callee
+        ]
+        assert len(found) == 1, (fn, callee)
+        return {k.arg for k in found[0].keywords}
+
+    def named(fn: str) -> set[str]:
+        return {a.arg for a in _function(clip, fn).args.args} - {"self", "data"}
+
+    assert keywords_of("sigma_clip", "SigmaClip") == named("__init__")
+    assert keywords_of("sigma_clip", "sigclip") == named("__call__")
+    assert keywords_of("__call__", "self._sigmaclip_fast") == named("_sigmaclip_fast")
+
+
+def test_sigma_clip_path_of_the_background_step():
+    """The line rules of ``sigma_clipping.py`` in equivalent_mutants.json: none of their
+    lines runs when ``sigma_clip`` is called as jwst's step calls it (a plain float64 2-D
+    stack of 1-5 backgrounds, a float32 3-D integration stack, NaN and inf, sigma 0.5-3,
+    maxiters None, 0, 1, 3), while the fast path itself does run."""
+    import sys
+    import warnings
+
+    import numpy as np
+    from astropy.stats import sigma_clip
+    from astropy.stats import sigma_clipping as module
+
+    ran: set[int] = set()
+
+    def trace(frame, event, arg):
+        if frame.f_code.co_filename != module.__file__:
+            return None
+
+        def lines(f, e, a):
+            ran.add(f.f_lineno) if e == "line" else None
+            return lines
+
+        return lines
+
+    rng = np.random.default_rng(5)
+    stacks = []
+    for n in range(1, 6):
+        for shape, dtype in (((n, 6, 7), "f8"), ((n, 3, 6, 7), "f4")):
+            data = rng.normal(10.0, 1.0, shape).astype(dtype)
+            data[0, 0, 0], data[..., 1, 1], data[..., 2, 2] = np.nan, np.inf, 100.0
+            stacks.append(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sys.settrace(trace)
+        try:
+            for data in stacks:
+                for sigma in (0.5, 2.0, 3.0):
+                    for maxiters in (None, 0, 1, 3):
+                        sigma_clip(data, sigma=sigma, maxiters=maxiters, axis=0)
+        finally:
+            sys.settrace(None)
+    rules = json.loads(
+        files("miri_background.harness.mutation").joinpath("equivalent_mutants.json").read_text()
+    )["lines"]
+    declared = {
+        line
+        for r in rules
+        if r["file"] == "sigma_clipping.py"
+        for line in range(r["first"], r["last"] + 1)
+    }
+    assert ran and not ran & declared, sorted(ran & declared)
+    fast = _function(ast.parse(mutants.original_source("sigma_clipping.py")), "_sigmaclip_fast")
+    assert fast.body[-1].lineno in ran  # the return of the fast path
