@@ -137,3 +137,19 @@ def test_merge_problem_is_one_usage_error(tmp_path, capsys):
         )
     assert exit_.value.code == 2 and not out.exists()
     assert "missing shard(s) 3/3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("data_set", "ignored"), [("flight", True), ("mirisim", False)])
+def test_the_flight_sweep_leaves_the_scenario_modules_out(tmp_path, monkeypatch, data_set, ignored):
+    """A flight seed runs what the sky reaches; a mirisim seed runs every module."""
+    seen: list[list[str]] = []
+
+    def fake_run(cmd, **_):
+        seen.append(cmd)
+        return SimpleNamespace(stdout="", stderr="", returncode=0)
+
+    monkeypatch.setattr(specificity.subprocess, "run", fake_run)
+    args = SimpleNamespace(tests="tests/regression", workers=1, level="rate", data_set=data_set)
+    specificity.run_seed(1000, args, tmp_path)
+    flag = f"--ignore-glob={specificity.SCENARIO_MODULES}"
+    assert (flag in seen[0]) is ignored, seen[0]
