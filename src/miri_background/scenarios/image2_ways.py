@@ -12,7 +12,8 @@ step parameter has the same effect whichever way it is set (`WAYS`):
 - ``parameter-file``: an ASDF parameter file (``class``, ``name``, ``parameters``, ``steps``:
   a list of ``{class, name, parameters}``) given as ``config_file``;
 - ``command-line``: ``strun calwebb_image2 asn --steps.bkg_subtract.sigma=2 ...``, through
-  ``Step.from_cmdline`` (what ``strun`` calls), in process.
+  ``Step.from_cmdline`` (what ``strun`` calls), in process, on an association made by the
+  ``asn_from_list`` console script (`association`).
 
 The observation is the rate files of scenario `SOURCE` (SUB64, 8 backgrounds, a lone 5000
 DN/s outlier in bkg1); `PRODUCTS` splits them into two products with disjoint members, so a
@@ -137,22 +138,29 @@ def product_case(way: str, name: str) -> Case:
     return Case(scenario, SIGMA, MAXITERS)
 
 
-def association(inputs: CaseInputs, out: Path) -> Path:
+def association(inputs: CaseInputs, out: Path, way: str) -> Path:
     """`PRODUCTS` as a level-2b association, made as the notebook makes it:
     ``asn_from_list(sciences, rule=DMSLevel2bBase)`` (one product per science file, named
-    after it), then each product's backgrounds appended (absolute paths)."""
+    after it), then each product's backgrounds appended (absolute paths). The
+    ``command-line`` way makes it as a shell user does, with the ``asn_from_list`` console
+    script (``asn_from_list -o FILE -r DMSLevel2bBase sciences``, its entry point in
+    process); jwst documents both as the same association."""
     from jwst.associations import asn_from_list
     from jwst.associations.lib.rules_level2_base import DMSLevel2bBase
 
     sciences = [str(inputs.paths[name].resolve()) for name in PRODUCTS]
-    asn = asn_from_list.asn_from_list(sciences, rule=DMSLevel2bBase)
+    path = out / ASSOCIATION
+    if way == "command-line":
+        asn_from_list.main(["-o", str(path), "-r", "DMSLevel2bBase", *sciences])
+        asn = json.loads(path.read_text())
+    else:
+        asn = json.loads(asn_from_list.asn_from_list(sciences, rule=DMSLevel2bBase).dump()[1])
     for product, name in zip(asn["products"], PRODUCTS, strict=True):
         product["members"] += [
             {"expname": str(inputs.paths[b].resolve()), "exptype": "background"}
             for b in PRODUCTS[name]
         ]
-    path = out / ASSOCIATION
-    path.write_text(asn.dump()[1])
+    path.write_text(json.dumps(asn, indent=4))
     return path
 
 
@@ -235,7 +243,7 @@ def run_way(
             gc_frozen(),
             code_trace.traced() as trace,
         ):  # the association is made in the trace: asn_from_list's code is a source too
-            asn = association(inputs, out)
+            asn = association(inputs, out, way)
             call_guarded(lambda: _call(way, asn, out), f"image2 {way}")
         record = {
             "seconds": time.perf_counter() - t0,

@@ -106,3 +106,12 @@ def fault_strun_drops_maxiters() -> None:
         original(config, argparse.Namespace(**kept))
 
     _cmdline._override_config_from_args = override_config_from_args
+
+
+def fault_asn_from_list_cli_not_classmethod() -> None:
+    """``asn_from_list``'s command line (``Main.cli``) loses its ``@classmethod``, so the
+    console script ``asn_from_list -o FILE -r DMSLevel2bBase ...`` raises instead of
+    writing the association (the library call ``asn_from_list()`` still works)."""
+    from jwst.associations import asn_from_list
+
+    asn_from_list.Main.cli = asn_from_list.Main.cli.__func__
