@@ -71,7 +71,10 @@ def test_one_product_per_item_with_its_member(items, members):
             id="name-function",
         ),
         pytest.param(
-            [SCIENCE], {"product_name_func": lambda item, idx: 1 / 0}, "/data/jw01_sci", id="failing"
+            [SCIENCE],
+            {"product_name_func": lambda item, idx: 1 / 0},
+            "/data/jw01_sci",
+            id="failing-name-function",
         ),
     ],
 )
