@@ -47,6 +47,8 @@ IMAGE2_UPSTREAM = (
     "unit test of jwst calls Image2Pipeline, so this target has no upstream side"
 )
 """Why the image2 target runs the suite side only."""
+ASSOCIATION_RULE = "test_association_rule.py"
+"""The suite's checks of ``asn_from_list(..., rule=DMSLevel2bBase)`` alone (milliseconds)."""
 IMAGE2_WAYS = "test_scenarios_image2_ways.py"
 """The suite's Image2Pipeline calls on a SUB64 association (three, a few seconds each),
 run first for the targets no scenario case reaches (the cases call the step itself)."""
@@ -99,7 +101,7 @@ TARGETS = {
             ("jwst.associations.asn_from_list", "jwst.associations.lib.rules_level2_base"),
             ASSOCIATION_TESTS,
             executed_only=True,
-            first_tests=(IMAGE2_WAYS,),
+            first_tests=(ASSOCIATION_RULE, IMAGE2_WAYS),
         ),
         Target(
             "sigma_clipping",
