@@ -1,7 +1,8 @@
-"""Image2Pipeline on a two-product association (`scenarios.image2_ways`): every product
-processed with its own members, one set of outputs per product, no pipeline warning of a
-misread association, and bkg_subtract's parameters reaching the step whichever way they are
-set (call keywords, a parameter file, strun-style arguments)."""
+"""Image2Pipeline on a three-product association (`scenarios.image2_ways`): every product
+processed with its own members (one with a single background, one with two science
+members), one set of outputs per product, the warnings jwst documents for it and no other,
+and bkg_subtract's parameters reaching the step whichever way they are set (call keywords,
+a parameter file, strun-style arguments)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from miri_background.scenarios.checks import (
 )
 from miri_background.scenarios.image2_ways import (
     ASSOCIATION,
+    EXPECTED_WARNINGS,
     MAXITERS,
     PRODUCTS,
     SIGMA,
@@ -68,20 +70,25 @@ def test_image2_product_processed_with_its_own_members(image2_way, product, cont
         combination_problems(products) + subtraction_problems(products)
         + geometry_problems(products)
     )  # fmt: skip
-    filename = fits.getheader(run.bsub).get("FILENAME")
-    if filename != f"{product}_bsub.fits":
-        problems.append(f"{name}: bsub FILENAME {filename!r}, expected '{product}_bsub.fits'")
+    header = fits.getheader(run.bsub)
+    for key, want in (("FILENAME", f"{product}_bsub.fits"), ("ASNTABLE", ASSOCIATION)):
+        if header.get(key) != want:
+            problems.append(f"{name}: bsub {key} {header.get(key)!r}, expected {want!r}")
     assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("way", WAYS)
-def test_image2_warns_of_nothing_on_a_well_formed_association(image2_way):
-    """No warning beyond `pipeline_log.ALLOWED`: one science member per product and
-    backgrounds in each, so "Wrong number of science files", "Multiple products" or an
-    ignored output name would mean Image2Pipeline misread the association."""
-    problem = pipeline_log.problem(
-        f"Image2Pipeline ({image2_way.way}) on {ASSOCIATION}", image2_way.warnings
-    )
+def test_image2_warns_only_as_documented(image2_way):
+    """Each warning of `image2_ways.EXPECTED_WARNINGS` once (the two-science product; the
+    ignored output name of the keywords way), and none beyond them and
+    `pipeline_log.ALLOWED`: another would mean Image2Pipeline misread the association."""
+    what = f"Image2Pipeline ({image2_way.way}) on {ASSOCIATION}"
+    expected = EXPECTED_WARNINGS[image2_way.way]
+    counts = {e: sum(e in m for m in image2_way.warnings) for e in expected}
+    wrong = {e: n for e, n in counts.items() if n != 1}
+    assert not wrong, f"{what}: documented warnings seen {wrong} times, expected once each"
+    rest = [m for m in image2_way.warnings if not any(e in m for e in expected)]
+    problem = pipeline_log.problem(what, rest)
     assert problem is None, problem
 
 

@@ -15,9 +15,17 @@ step parameter has the same effect whichever way it is set (`WAYS`):
   ``Step.from_cmdline`` (what ``strun`` calls), in process, on an association made by the
   ``asn_from_list`` console script (`association`).
 
+The association also holds what jwst documents for an unusual one: a product with one
+background (subtracted: the step runs when a product has any background member), a product
+with two science members (Image2Pipeline warns "Wrong number of science files" and uses the
+first, `EXTRA_SCIENCE`), and, in the ``keywords`` way, an ``output_file`` for a
+multi-product association (ignored with the warning "Multiple products in input
+association", `OUTPUT_FILE`); `EXPECTED_WARNINGS` lists those warnings per way.
+
 The observation is the rate files of scenario `SOURCE` (SUB64, 8 backgrounds, a lone 5000
-DN/s outlier in bkg1); `PRODUCTS` splits them into two products with disjoint members, so a
-product processed with another's science or backgrounds shows. `SIGMA` and `MAXITERS` are
+DN/s outlier in bkg1); `PRODUCTS` splits them into three products whose own science and
+backgrounds are disjoint, so a product processed with another's science or backgrounds
+shows. `SIGMA` and `MAXITERS` are
 neither jwst's default (3, None), and on these data each changes product ``sci``'s combined
 background (a regression test checks that), so a parameter lost on the way shows; and
 ``save_combined_background`` is False by default. Each way is one cached call (stage
@@ -53,9 +61,23 @@ from miri_background.scenarios.run import CaseInputs, ScenarioRun
 
 SOURCE = "n_backgrounds-8"
 """The scenario whose rate files the ways run on."""
-PRODUCTS = FrozenMap({"sci": ("bkg1", "bkg2", "bkg3", "bkg4"), "bkg8": ("bkg5", "bkg6", "bkg7")})
+PRODUCTS = FrozenMap({"sci": ("bkg1", "bkg2", "bkg3", "bkg4"), "bkg8": ("bkg5",), "bkg7": ("bkg6",)})
 """Product (named after its science file: ``asn_from_list``'s default) -> its backgrounds.
-``bkg8`` is a background exposure taken as the second product's science."""
+``bkg8`` and ``bkg7`` are background exposures taken as science, each with one background."""
+EXTRA_SCIENCE = FrozenMap({"bkg7": "bkg2"})
+"""Product -> a second science member, after its own: Image2Pipeline uses the first."""
+OUTPUT_FILE = "image2_keywords"
+"""The ``keywords`` way's ``output_file``, which a multi-product association makes jwst
+ignore (each product's outputs are named after it)."""
+WRONG_SCIENCE = ("Wrong number of science files found in", "Using only first one.")
+EXPECTED_WARNINGS = FrozenMap(
+    {
+        "keywords": (*WRONG_SCIENCE, "Multiple products in input association"),
+        "parameter-file": WRONG_SCIENCE,
+        "command-line": WRONG_SCIENCE,
+    }
+)
+"""Way -> the warnings jwst documents for this association, each once."""
 SIGMA = 2.0
 MAXITERS = 1
 WAYS = ("keywords", "parameter-file", "command-line")
@@ -112,7 +134,8 @@ class WayRun:
         `checks.load`: its science as ``sci``, its backgrounds, its two outputs."""
         case = product_case(self.way, name)
         paths = {"sci": self.inputs.paths[name]} | {b: self.inputs.paths[b] for b in PRODUCTS[name]}
-        inputs = CaseInputs(case, FrozenMap(paths), f"{self.inputs.key}:{name}", self.inputs.hit)
+        key = f"{self.inputs.key}:{name}:{','.join(paths)}"  # the oracle's key: its members
+        inputs = CaseInputs(case, FrozenMap(paths), key, self.inputs.hit)
         combined = self.directory / f"{name}_combinedbackground.fits"
         return ScenarioRun(
             inputs,
@@ -156,9 +179,11 @@ def association(inputs: CaseInputs, out: Path, way: str) -> Path:
     else:
         asn = json.loads(asn_from_list.asn_from_list(sciences, rule=DMSLevel2bBase).dump()[1])
     for product, name in zip(asn["products"], PRODUCTS, strict=True):
+        extra = [EXTRA_SCIENCE[name]] if name in EXTRA_SCIENCE else []
         product["members"] += [
-            {"expname": str(inputs.paths[b].resolve()), "exptype": "background"}
-            for b in PRODUCTS[name]
+            {"expname": str(inputs.paths[m].resolve()), "exptype": exptype}
+            for ms, exptype in ((extra, "science"), (PRODUCTS[name], "background"))
+            for m in ms
         ]
     path.write_text(json.dumps(asn, indent=4))
     return path
@@ -206,7 +231,12 @@ def _call(way: str, asn: Path, out: Path) -> None:
     if way == "keywords":
         steps = {STEP: dict(PARAMETERS)} | _skipped()
         Image2Pipeline.call(
-            str(asn), output_dir=str(out), save_results=True, steps=steps, **call_options()
+            str(asn),
+            output_dir=str(out),
+            output_file=OUTPUT_FILE,
+            save_results=True,
+            steps=steps,
+            **call_options(),
         )
     elif way == "parameter-file":
         config = str(parameter_file(out))
