@@ -61,7 +61,9 @@ from miri_background.scenarios.run import CaseInputs, ScenarioRun
 
 SOURCE = "n_backgrounds-8"
 """The scenario whose rate files the ways run on."""
-PRODUCTS = FrozenMap({"sci": ("bkg1", "bkg2", "bkg3", "bkg4"), "bkg8": ("bkg5",), "bkg7": ("bkg6",)})
+PRODUCTS = FrozenMap(
+    {"sci": ("bkg1", "bkg2", "bkg3", "bkg4"), "bkg8": ("bkg5",), "bkg7": ("bkg6",)}
+)
 """Product (named after its science file: ``asn_from_list``'s default) -> its backgrounds.
 ``bkg8`` and ``bkg7`` are background exposures taken as science, each with one background."""
 EXTRA_SCIENCE = FrozenMap({"bkg7": "bkg2"})
