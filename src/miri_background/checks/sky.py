@@ -163,3 +163,35 @@ def verdict(rule_breaks: int, data_set: DataSet) -> str:
         f"exposure (bsub = science - combined, combined = the oracle's clipped mean); "
         f"{data_set.name}'s sky_stability: {data_set.sky_stability.source}"
     )
+
+
+def promised_noise_excess(data_set: DataSet, sky_map: np.ndarray, on: np.ndarray, noise) -> float:
+    """How much the data set's promised level change can raise the robust std of
+    (bsub - expected - residual sky) / noise over the pixels ``on`` (``noise``: their
+    per-pixel noise, DN/s).
+
+    A sky that changes between visits reaches the detector as a scaled copy of the sky
+    (zodiacal light and telescope emission pass the same optics and flat field; the
+    stand-in's `realism.SkyChange` scales the map), so a level change ``L`` leaves
+    ``L (C - P)`` in bsub beside the plane ``P`` the residual sky model takes up, ``C`` the
+    combined background. Where the sky has sharp structure (the 4QPM and Lyot fields:
+    pixels where ``C`` changes by > 10 DN/s per pixel, a few % of them) that term is
+    several sigma, which raises the robust std although the plane fits the rest. The
+    excess is computed, not assumed: ``max over +-L_p of r(n + L (C - P) / noise) - r(n)``,
+    ``r`` the robust std, ``n`` standard normal draws (seed 0: the same for every call),
+    ``L_p`` the promised level (0 on one sky: no excess). ``C``'s own noise stays in the
+    term: it adds ``(L_p sigma_C)^2``, under 1e-4 of the variance at ``L_p`` = 1 %.
+    """
+    level = data_set.sky_stability.level
+    if level == 0.0:
+        return 0.0
+    ys, xs = np.nonzero(on)
+    values = np.asarray(sky_map, float)[ys, xs]
+    use = np.isfinite(values)
+    x, y, v = (xs[use] - xs[use].mean()) / PER, (ys[use] - ys[use].mean()) / PER, values[use]
+    a = np.column_stack([np.ones_like(v), x, y])
+    coef, *_ = np.linalg.lstsq(a, v, rcond=None)
+    offset = (v - a @ coef) / np.asarray(noise, float)[use]
+    n = np.random.default_rng(0).standard_normal(v.size)
+    base = metrics.robust_std(n)
+    return float(max(metrics.robust_std(n + sign * level * offset) - base for sign in (1, -1)))

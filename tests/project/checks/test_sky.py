@@ -48,3 +48,20 @@ def test_bounds_add_the_promise_to_the_noise_bound():
 def test_verdict_names_the_pipeline_or_the_sky():
     assert sky.verdict(3, datasets.FLIGHT).startswith("the pipeline broke its rule: 3 pixels")
     assert sky.verdict(0, datasets.FLIGHT).startswith("the sky differs more than the data set")
+
+
+def test_promised_noise_excess_grows_with_sharp_sky_structure():
+    """A plane sky leaves nothing off the plane (no excess); a sharp feature 100 sigma deep
+    on 5 % of the pixels, scaled by the promised 1 %, is 1 sigma there and raises the robust
+    std; a data set with one sky allows none."""
+    from miri_background.observation.datasets import FLIGHT, MIRISIM
+
+    yy, xx = np.mgrid[0:200, 0:200]
+    on = np.ones((200, 200), bool)
+    noise = np.full(on.sum(), 2.0)
+    plane = 600.0 + 0.01 * xx + 0.02 * yy
+    feature = plane + 200.0 * ((xx % 20) == 0)
+    assert sky.promised_noise_excess(FLIGHT, plane, on, noise) == pytest.approx(0.0, abs=1e-3)
+    excess = sky.promised_noise_excess(FLIGHT, feature, on, noise)
+    assert 0.005 < excess < 0.1, excess
+    assert sky.promised_noise_excess(MIRISIM, feature, on, noise) == 0.0
