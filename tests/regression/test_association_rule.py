@@ -6,9 +6,11 @@ one product per item, the item's file its one member, exptype ``science`` unless
 ``with_exptype=True`` gives ``(expname, exptype)`` tuples (an empty exptype meaning science);
 the product named after its science member (path without the suffix), ``"undefined"``
 without one, or by ``product_name_func(item, idx)``, idx counting the items from 1, the
-default name kept when that function raises; ``meta`` updates the association. It dumps
+default name kept when that function raises; ``meta`` updates the association, which
+carries its type, id and pool (``asn_type``, ``asn_id``, ``asn_pool``). It dumps
 (``Association.dump``) only when valid: a science member in the product, and a background
-candidate (``acid`` ``c...``) only with a background member. The notebook's associations
+candidate (``acid`` ``c...``) only with a background member. The console script
+(``asn_from_list -o FILE ...``) requires ``-o``. The notebook's associations
 (`pipeline.associations`) rest on each of these; no jwst data or reference file is read
 (milliseconds a test).
 """
@@ -64,6 +66,7 @@ def test_one_product_per_item_with_its_member(items, members):
         pytest.param(
             [(BACKGROUND, "background")], {"with_exptype": True}, "undefined", id="no-science"
         ),
+        pytest.param([(SCIENCE, "selfcal")], {"with_exptype": True}, "undefined", id="selfcal"),
         pytest.param(
             [SCIENCE, BACKGROUND],
             {"product_name_func": lambda item, idx: f"p{idx}"},
@@ -84,9 +87,23 @@ def test_product_names(items, kwargs, name):
 
 
 def test_meta_updates_the_association():
+    import json
+
     asn = _asn([SCIENCE], meta={"program": "01523"})
-    assert asn["program"] == "01523", f"program: expected '01523', got {asn['program']!r}"
-    assert asn["constraints"] == "No constraints", asn["constraints"]
+    dumped = json.loads(asn.dump()[1])
+    assert dumped["program"] == "01523", f"program: expected '01523', got {dumped['program']!r}"
+    missing = [k for k in ("asn_type", "asn_id", "asn_pool", "constraints") if k not in dumped]
+    assert not missing, f"dumped association lacks {missing}: {sorted(dumped)}"
+    assert dumped["constraints"] == "No constraints", dumped["constraints"]
+
+
+def test_command_line_requires_an_output_file(capsys):
+    from jwst.associations import asn_from_list
+
+    with pytest.raises(SystemExit) as exit_:
+        asn_from_list.main(["-r", "DMSLevel2bBase", SCIENCE])
+    assert exit_.value.code == 2, f"asn_from_list without -o: exit {exit_.value.code}, expected 2"
+    assert "-o/--output-file" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
-from importlib.resources import files
+from importlib.resources import files as files_of
 
 import pytest
 
@@ -69,6 +69,17 @@ def test_background_step_clips_along_axis_0_only():
         if isinstance(n, ast.If) and "_sigmaclip_noaxis" in ast.unparse(n.body[0])
     ]
     assert guards == ["axis is None and (not self.grow)"], guards
+
+
+def _declared_lines(file: str) -> set[int]:
+    """The lines of ``file`` that equivalent_mutants.json's line rules cover."""
+    data = files_of("miri_background.harness.mutation").joinpath("equivalent_mutants.json")
+    return {
+        line
+        for r in json.loads(data.read_text())["lines"]
+        if r["file"] == file
+        for line in range(r["first"], r["last"] + 1)
+    }
 
 
 def _function(tree: ast.AST, name: str) -> ast.FunctionDef:
@@ -151,15 +162,62 @@ def test_sigma_clip_path_of_the_background_step():
                         sigma_clip(data, sigma=sigma, maxiters=maxiters, axis=0)
         finally:
             sys.settrace(None)
-    rules = json.loads(
-        files("miri_background.harness.mutation").joinpath("equivalent_mutants.json").read_text()
-    )["lines"]
-    declared = {
-        line
-        for r in rules
-        if r["file"] == "sigma_clipping.py"
-        for line in range(r["first"], r["last"] + 1)
-    }
+    declared = _declared_lines("sigma_clipping.py")
     assert ran and not ran & declared, sorted(ran & declared)
     fast = _function(ast.parse(mutants.original_source("sigma_clipping.py")), "_sigmaclip_fast")
     assert fast.body[-1].lineno in ran  # the return of the fast path
+
+
+@pytest.mark.parametrize(("acid", "kind"), [("o001", "observation"), ("c1000", "background")])
+def test_asn_from_list_candidates_are_observations_or_backgrounds(acid, kind):
+    """``asn_from_list(..., rule=DMSLevel2bBase)`` makes a candidate of type observation
+    (acid ``o...``) or background (``c...``) and refuses any other acid, so the rule's
+    ``validate_candidates`` sees only those two types (rules_level2_base.py lines 380,
+    385: their comparison mutants that agree on both strings are equivalent)."""
+    from jwst.associations import asn_from_list
+    from jwst.associations.lib.rules_level2_base import DMSLevel2bBase
+
+    asn = asn_from_list.asn_from_list(["/d/a_rate.fits"], rule=DMSLevel2bBase, acid=acid)
+    assert asn.acid.type == kind
+    with pytest.raises(ValueError, match="Invalid association id"):
+        asn_from_list.asn_from_list(["/d/a_rate.fits"], rule=DMSLevel2bBase, acid="d1000")
+
+
+def test_asn_from_list_path_never_enters_the_pool_rules(tmp_path):
+    """The line rules of ``rules_level2_base.py`` in equivalent_mutants.json: none of their
+    lines runs when the notebook's association is made, dumped and read (library call,
+    console script, Image2Pipeline's ``LoadAsLevel2Asn``), while ``_add_items`` does; e.g.
+    ``Utility.rename_to_level2a`` is called only by ``make_member`` for pool rows."""
+    import sys
+
+    from jwst.associations import asn_from_list
+    from jwst.associations.lib import rules_level2_base
+    from jwst.associations.load_as_asn import LoadAsLevel2Asn
+
+    ran: set[int] = set()
+
+    def trace(frame, event, arg):
+        if frame.f_code.co_filename != rules_level2_base.__file__:
+            return None
+
+        def lines(f, e, a):
+            ran.add(f.f_lineno) if e == "line" else None
+            return lines
+
+        return lines
+
+    files = [str(tmp_path / f"jw0{i}_rate.fits") for i in (1, 2)]
+    sys.settrace(trace)
+    try:
+        asn = asn_from_list.asn_from_list(files, rule=rules_level2_base.DMSLevel2bBase)
+        asn["products"][0]["members"].append({"expname": files[1], "exptype": "background"})
+        path = tmp_path / "asn.json"
+        path.write_text(asn.dump()[1])
+        asn_from_list.main(["-o", str(tmp_path / "cli.json"), "-r", "DMSLevel2bBase", *files])
+        LoadAsLevel2Asn.load(str(path))
+    finally:
+        sys.settrace(None)
+    declared = _declared_lines("rules_level2_base.py")
+    add_items = _function(ast.parse(mutants.original_source("rules_level2_base.py")), "_add_items")
+    assert add_items.body[-1].lineno in ran, "the trace missed _add_items"
+    assert declared and not ran & declared, sorted(ran & declared)
