@@ -1,4 +1,4 @@
-"""Image2Pipeline on a two-product association, bkg_subtract's parameters set each way a user
+"""Image2Pipeline on a three-product association, bkg_subtract's parameters set each way a user
 sets them.
 
 What jwst documents (jwst 3.0.0: "calwebb_image2", "Level 2 Associations", stpipe
@@ -104,7 +104,7 @@ PARAMETER_FILE = "image2_parameters.asdf"
 
 @dataclass(frozen=True)
 class WayRun:
-    """One way's call on the two-product association.
+    """One way's call on the three-product association.
 
     Attributes
     ----------
@@ -157,7 +157,7 @@ def product_case(way: str, name: str) -> Case:
         "supply",
         SMALL,
         (Background(SMALL),) * len(PRODUCTS[name]),
-        f"product {name} of a two-product association, parameters set by {way}",
+        f"product {name} of a three-product association, parameters set by {way}",
         supply="association",
     )
     return Case(scenario, SIGMA, MAXITERS)
