@@ -23,6 +23,8 @@ from miri_background.scenarios.image2_ways import (
     ASSOCIATION,
     EXPECTED_WARNINGS,
     MAXITERS,
+    NAMED,
+    OUTPUT_NAME,
     PRODUCTS,
     SIGMA,
     WAYS,
@@ -112,3 +114,17 @@ def test_image2_way_parameters_change_the_products(run_image2_way, content_cache
         )
     ]
     assert not unchanged, "\n".join(unchanged)
+
+
+def test_image2_single_product_outputs_take_the_output_file(run_image2_way, content_cache):
+    """On a one-product association ``output_file`` names the outputs
+    (``<output_file>_<suffix>.fits``), which hold the product processed by the rule."""
+    run = run_image2_way(NAMED)
+    want = sorted(f"{OUTPUT_NAME}_{s}.fits" for s in OUTPUTS)
+    assert list(run.written) == want, (
+        f"Image2Pipeline with output_file={OUTPUT_NAME!r} on a one-product association: wrote "
+        f"{list(run.written)}, expected {want}"
+    )
+    products = load(run.product("sci"), content_cache)
+    problems = combination_problems(products) + subtraction_problems(products)
+    assert not problems, "\n".join(problems)

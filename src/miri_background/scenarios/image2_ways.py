@@ -71,12 +71,18 @@ EXTRA_SCIENCE = FrozenMap({"bkg7": "bkg2"})
 OUTPUT_FILE = "image2_keywords"
 """The ``keywords`` way's ``output_file``, which a multi-product association makes jwst
 ignore (each product's outputs are named after it)."""
+NAMED = "output-file"
+"""A fourth call (`run_way` takes it as a way): the keywords way on product ``sci`` alone
+with ``output_file=`` `OUTPUT_NAME`, which jwst documents as the base name of a
+single-product call's outputs (``<output_file>_bsub.fits``, ...)."""
+OUTPUT_NAME = "image2_named"
 WRONG_SCIENCE = ("Wrong number of science files found in", "Using only first one.")
 EXPECTED_WARNINGS = FrozenMap(
     {
         "keywords": (*WRONG_SCIENCE, "Multiple products in input association"),
         "parameter-file": WRONG_SCIENCE,
         "command-line": WRONG_SCIENCE,
+        NAMED: (),
     }
 )
 """Way -> the warnings jwst documents for this association, each once."""
@@ -138,10 +144,11 @@ class WayRun:
         paths = {"sci": self.inputs.paths[name]} | {b: self.inputs.paths[b] for b in PRODUCTS[name]}
         key = f"{self.inputs.key}:{name}:{','.join(paths)}"  # the oracle's key: its members
         inputs = CaseInputs(case, FrozenMap(paths), key, self.inputs.hit)
-        combined = self.directory / f"{name}_combinedbackground.fits"
+        base = OUTPUT_NAME if self.way == NAMED else name
+        combined = self.directory / f"{base}_combinedbackground.fits"
         return ScenarioRun(
             inputs,
-            self.directory / f"{name}_bsub.fits",
+            self.directory / f"{base}_bsub.fits",
             combined if combined.is_file() else None,
             (),
             self.hit,
@@ -173,14 +180,15 @@ def association(inputs: CaseInputs, out: Path, way: str) -> Path:
     from jwst.associations import asn_from_list
     from jwst.associations.lib.rules_level2_base import DMSLevel2bBase
 
-    sciences = [str(inputs.paths[name].resolve()) for name in PRODUCTS]
+    products = {"sci": PRODUCTS["sci"]} if way == NAMED else PRODUCTS
+    sciences = [str(inputs.paths[name].resolve()) for name in products]
     path = out / ASSOCIATION
     if way == "command-line":
         asn_from_list.main(["-o", str(path), "-r", "DMSLevel2bBase", *sciences])
         asn = json.loads(path.read_text())
     else:
         asn = json.loads(asn_from_list.asn_from_list(sciences, rule=DMSLevel2bBase).dump()[1])
-    for product, name in zip(asn["products"], PRODUCTS, strict=True):
+    for product, name in zip(asn["products"], products, strict=True):
         extra = [EXTRA_SCIENCE[name]] if name in EXTRA_SCIENCE else []
         product["members"] += [
             {"expname": str(inputs.paths[m].resolve()), "exptype": exptype}
@@ -236,6 +244,16 @@ def _call(way: str, asn: Path, out: Path) -> None:
             str(asn),
             output_dir=str(out),
             output_file=OUTPUT_FILE,
+            save_results=True,
+            steps=steps,
+            **call_options(),
+        )
+    elif way == NAMED:
+        steps = {STEP: dict(PARAMETERS)} | _skipped()
+        Image2Pipeline.call(
+            str(asn),
+            output_dir=str(out),
+            output_file=OUTPUT_NAME,
             save_results=True,
             steps=steps,
             **call_options(),
