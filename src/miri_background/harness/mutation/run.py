@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -246,6 +247,9 @@ def run(args) -> int:
         return 0
     if target.executed_only and args.no_clean and not args.only:
         raise SystemExit(f"--target {args.target} takes its mutants from the clean pass")
+    # SIGTERM (a CI job cancelled, kill) unwinds like Ctrl-C: the work directory below,
+    # which holds a copy of the served module per pending mutant, is removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     outside = {m.split(".")[0] for m in target.modules} - set(fork.FRESH)
     args.crds_root = crds_root_apart(args.cache_dir) if outside else crds_root(args.cache_dir)
     equivalent, notes = mutation_report.equivalents()
