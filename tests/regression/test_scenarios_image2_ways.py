@@ -1,6 +1,6 @@
-"""Image2Pipeline on a three-product association (`scenarios.image2_ways`): every product
+"""Image2Pipeline on a four-product association (`scenarios.image2_ways`): every product
 processed with its own members (one with a single background, one with two science
-members), one set of outputs per product, the warnings jwst documents for it and no other,
+members, one with none), one set of outputs per product, the warnings jwst documents for it and no other,
 and bkg_subtract's parameters reaching the step whichever way they are set (call keywords,
 a parameter file, strun-style arguments)."""
 
@@ -27,6 +27,7 @@ from miri_background.scenarios.image2_ways import (
     OUTPUT_NAME,
     PRODUCTS,
     SIGMA,
+    SUBTRACTED,
     WAYS,
     product_case,
 )
@@ -45,16 +46,20 @@ def image2_way(run_image2_way, way):
 
 @pytest.mark.parametrize("way", WAYS)
 def test_image2_writes_one_set_of_outputs_per_product(image2_way):
-    """As many bsub, combined background and cal files as the association has products,
-    each named after its product: none missing, none overwritten by another product's."""
-    want = sorted(f"{p}_{s}.fits" for p in PRODUCTS for s in OUTPUTS)
+    """A bsub, a combined background and a cal file per product with backgrounds, only a
+    cal for the product without (the background step is not called), each named after its
+    product: none missing, none overwritten by another product's."""
+    want = sorted(
+        [f"{p}_{s}.fits" for p in SUBTRACTED for s in OUTPUTS]
+        + [f"{p}_cal.fits" for p in PRODUCTS if p not in SUBTRACTED]
+    )
     assert list(image2_way.written) == want, (
         f"Image2Pipeline ({image2_way.way}) on {ASSOCIATION} with {len(PRODUCTS)} products "
         f"{list(PRODUCTS)}: wrote {list(image2_way.written)}, expected {want}"
     )
 
 
-@pytest.mark.parametrize("product", list(PRODUCTS))
+@pytest.mark.parametrize("product", SUBTRACTED)
 @pytest.mark.parametrize("way", WAYS)
 def test_image2_product_processed_with_its_own_members(image2_way, product, content_cache):
     """The product's combined background is the clipped mean (sigma 2, maxiters 1) of its

@@ -203,7 +203,7 @@ def _make_runs_first(request, run_dir: Path, get, done) -> None:
 
 @pytest.fixture(scope="session")
 def run_image2_way(content_cache, scenario_crds, scenario_stages, run_dir, note):
-    """``get(way)``: Image2Pipeline on the three-product association with bkg_subtract's
+    """``get(way)``: Image2Pipeline on the four-product association with bkg_subtract's
     parameters set by ``way`` (`image2_ways.WayRun`), made once per process."""
     from miri_background.scenarios.catalog import by_id
     from miri_background.scenarios.image2_ways import SOURCE, run_way

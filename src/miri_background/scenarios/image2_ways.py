@@ -1,4 +1,4 @@
-"""Image2Pipeline on a three-product association, bkg_subtract's parameters set each way a user
+"""Image2Pipeline on a four-product association, bkg_subtract's parameters set each way a user
 sets them.
 
 What jwst documents (jwst 3.0.0: "calwebb_image2", "Level 2 Associations", stpipe
@@ -23,7 +23,7 @@ multi-product association (ignored with the warning "Multiple products in input
 association", `OUTPUT_FILE`); `EXPECTED_WARNINGS` lists those warnings per way.
 
 The observation is the rate files of scenario `SOURCE` (SUB64, 8 backgrounds, a lone 5000
-DN/s outlier in bkg1); `PRODUCTS` splits them into three products whose own science and
+DN/s outlier in bkg1); `PRODUCTS` splits them into four products whose own science and
 backgrounds are disjoint, so a product processed with another's science or backgrounds
 shows. `SIGMA` and `MAXITERS` are
 neither jwst's default (3, None), and on these data each changes product ``sci``'s combined
@@ -62,10 +62,13 @@ from miri_background.scenarios.run import CaseInputs, ScenarioRun
 SOURCE = "n_backgrounds-8"
 """The scenario whose rate files the ways run on."""
 PRODUCTS = FrozenMap(
-    {"sci": ("bkg1", "bkg2", "bkg3", "bkg4"), "bkg8": ("bkg5",), "bkg7": ("bkg6",)}
+    {"sci": ("bkg1", "bkg2", "bkg3", "bkg4"), "bkg8": ("bkg5",), "bkg7": ("bkg6",), "bkg3": ()}
 )
 """Product (named after its science file: ``asn_from_list``'s default) -> its backgrounds.
-``bkg8`` and ``bkg7`` are background exposures taken as science, each with one background."""
+``bkg8``, ``bkg7`` and ``bkg3`` are background exposures taken as science; ``bkg3`` has no
+background, so Image2Pipeline does not call the background step for it (only its cal)."""
+SUBTRACTED = tuple(name for name, backgrounds in PRODUCTS.items() if backgrounds)
+"""The products with background members (a bsub and a combined background each)."""
 EXTRA_SCIENCE = FrozenMap({"bkg7": "bkg2"})
 """Product -> a second science member, after its own: Image2Pipeline uses the first."""
 OUTPUT_FILE = "image2_keywords"
@@ -110,7 +113,7 @@ PARAMETER_FILE = "image2_parameters.asdf"
 
 @dataclass(frozen=True)
 class WayRun:
-    """One way's call on the three-product association.
+    """One way's call on the four-product association.
 
     Attributes
     ----------
@@ -164,7 +167,7 @@ def product_case(way: str, name: str) -> Case:
         "supply",
         SMALL,
         (Background(SMALL),) * len(PRODUCTS[name]),
-        f"product {name} of a three-product association, parameters set by {way}",
+        f"product {name} of a four-product association, parameters set by {way}",
         supply="association",
     )
     return Case(scenario, SIGMA, MAXITERS)
