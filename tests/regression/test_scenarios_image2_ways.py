@@ -1,8 +1,8 @@
 """Image2Pipeline on a four-product association (`scenarios.image2_ways`): every product
 processed with its own members (one with a single background, one with two science
-members, one with none), one set of outputs per product, the warnings jwst documents for it and no other,
-and bkg_subtract's parameters reaching the step whichever way they are set (call keywords,
-a parameter file, strun-style arguments)."""
+members, one with none), one set of outputs per product, the warnings jwst documents for
+it and no other, and bkg_subtract's parameters reaching the step whichever way they are
+set (call keywords, a parameter file, strun-style arguments)."""
 
 from __future__ import annotations
 
