@@ -77,7 +77,9 @@ ignore (each product's outputs are named after it)."""
 NAMED = "output-file"
 """A fourth call (`run_way` takes it as a way): the keywords way on product ``sci`` alone
 with ``output_file=`` `OUTPUT_NAME`, which jwst documents as the base name of a
-single-product call's outputs (``<output_file>_bsub.fits``, ...)."""
+single-product call's outputs (``<output_file>_cal.fits``, ...), and bkg_subtract's
+``save_results`` False (`NAMED_PARAMETERS`): no bsub file, the combined background still
+saved."""
 OUTPUT_NAME = "image2_named"
 WRONG_SCIENCE = ("Wrong number of science files found in", "Using only first one.")
 EXPECTED_WARNINGS = FrozenMap(
@@ -97,6 +99,7 @@ PARAMETERS = FrozenMap(
     {"sigma": SIGMA, "maxiters": MAXITERS, "save_combined_background": True, "save_results": True}
 )
 """bkg_subtract's parameters, the same for every way."""
+NAMED_PARAMETERS = FrozenMap(dict(PARAMETERS) | {"save_results": False})
 STEP_CLASSES = FrozenMap(
     {
         STEP: "jwst.background.background_step.BackgroundStep",
@@ -252,7 +255,7 @@ def _call(way: str, asn: Path, out: Path) -> None:
             **call_options(),
         )
     elif way == NAMED:
-        steps = {STEP: dict(PARAMETERS)} | _skipped()
+        steps = {STEP: dict(NAMED_PARAMETERS)} | _skipped()
         Image2Pipeline.call(
             str(asn),
             output_dir=str(out),
