@@ -7,7 +7,8 @@ one product per item, the item's file its one member, exptype ``science`` unless
 the product named after its science member (path without the suffix), ``"undefined"``
 without one, or by ``product_name_func(item, idx)``, idx counting the items from 1, the
 default name kept when that function raises; ``meta`` updates the association, which
-carries its type, id and pool (``asn_type``, ``asn_id``, ``asn_pool``). It dumps
+carries its type ("None", as jwst's own tests of asn_from_list expect), id and pool
+(``asn_type``, ``asn_id``, ``asn_pool``). It dumps
 (``Association.dump``) only when valid: a science member in the product, and a background
 candidate (``acid`` ``c...``) only with a background member. The console script
 (``asn_from_list -o FILE ...``) requires ``-o``. The notebook's associations
@@ -95,6 +96,7 @@ def test_meta_updates_the_association():
     missing = [k for k in ("asn_type", "asn_id", "asn_pool", "constraints") if k not in dumped]
     assert not missing, f"dumped association lacks {missing}: {sorted(dumped)}"
     assert dumped["constraints"] == "No constraints", dumped["constraints"]
+    assert dumped["asn_type"] == "None", f"asn_type: expected 'None', got {dumped['asn_type']!r}"
 
 
 def test_command_line_requires_an_output_file(capsys):
