@@ -253,22 +253,13 @@ def command_line(asn: Path, out: Path) -> list[str]:
 def _call(way: str, asn: Path, out: Path) -> None:
     from jwst.pipeline import Image2Pipeline
 
-    if way == "keywords":
-        steps = {STEP: dict(PARAMETERS)} | _skipped()
+    if way in ("keywords", NAMED):
+        named = way == NAMED
+        steps = {STEP: dict(NAMED_PARAMETERS if named else PARAMETERS)} | _skipped()
         Image2Pipeline.call(
             str(asn),
             output_dir=str(out),
-            output_file=OUTPUT_FILE,
-            save_results=True,
-            steps=steps,
-            **call_options(),
-        )
-    elif way == NAMED:
-        steps = {STEP: dict(NAMED_PARAMETERS)} | _skipped()
-        Image2Pipeline.call(
-            str(asn),
-            output_dir=str(out),
-            output_file=OUTPUT_NAME,
+            output_file=OUTPUT_NAME if named else OUTPUT_FILE,
             save_results=True,
             steps=steps,
             **call_options(),

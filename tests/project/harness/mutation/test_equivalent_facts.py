@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import json
+import sys
+from contextlib import contextmanager
 from importlib.resources import files as files_of
 
 import pytest
@@ -71,6 +73,28 @@ def test_background_step_clips_along_axis_0_only():
     assert guards == ["axis is None and (not self.grow)"], guards
 
 
+@contextmanager
+def _lines_run(path: str):
+    """The set of lines of the file ``path`` that run inside the block (``sys.settrace``)."""
+    ran: set[int] = set()
+
+    def trace(frame, event, arg):
+        if frame.f_code.co_filename != path:
+            return None
+
+        def lines(f, e, a):
+            ran.add(f.f_lineno) if e == "line" else None
+            return lines
+
+        return lines
+
+    sys.settrace(trace)
+    try:
+        yield ran
+    finally:
+        sys.settrace(None)
+
+
 def _declared_lines(file: str) -> set[int]:
     """The lines of ``file`` that equivalent_mutants.json's line rules declare never run
     (a rule with ``runs`` true covers lines that run, every mutant of which keeps the
@@ -128,24 +152,11 @@ def test_sigma_clip_path_of_the_background_step():
     lines runs when ``sigma_clip`` is called as jwst's step calls it (a plain float64 2-D
     stack of 1-5 backgrounds, a float32 3-D integration stack, NaN and inf, sigma 0.5-3,
     maxiters None, 0, 1, 3), while the fast path itself does run."""
-    import sys
     import warnings
 
     import numpy as np
     from astropy.stats import sigma_clip
     from astropy.stats import sigma_clipping as module
-
-    ran: set[int] = set()
-
-    def trace(frame, event, arg):
-        if frame.f_code.co_filename != module.__file__:
-            return None
-
-        def lines(f, e, a):
-            ran.add(f.f_lineno) if e == "line" else None
-            return lines
-
-        return lines
 
     rng = np.random.default_rng(5)
     stacks = []
@@ -156,14 +167,11 @@ def test_sigma_clip_path_of_the_background_step():
             stacks.append(data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sys.settrace(trace)
-        try:
+        with _lines_run(module.__file__) as ran:
             for data in stacks:
                 for sigma in (0.5, 2.0, 3.0):
                     for maxiters in (None, 0, 1, 3):
                         sigma_clip(data, sigma=sigma, maxiters=maxiters, axis=0)
-        finally:
-            sys.settrace(None)
     declared = _declared_lines("sigma_clipping.py")
     assert ran and not ran & declared, sorted(ran & declared)
     fast = _function(ast.parse(mutants.original_source("sigma_clipping.py")), "_sigmaclip_fast")
@@ -190,35 +198,18 @@ def test_asn_from_list_path_never_enters_the_pool_rules(tmp_path):
     lines runs when the notebook's association is made, dumped and read (library call,
     console script, Image2Pipeline's ``LoadAsLevel2Asn``), while ``_add_items`` does; e.g.
     ``Utility.rename_to_level2a`` is called only by ``make_member`` for pool rows."""
-    import sys
-
     from jwst.associations import asn_from_list
     from jwst.associations.lib import rules_level2_base
     from jwst.associations.load_as_asn import LoadAsLevel2Asn
 
-    ran: set[int] = set()
-
-    def trace(frame, event, arg):
-        if frame.f_code.co_filename != rules_level2_base.__file__:
-            return None
-
-        def lines(f, e, a):
-            ran.add(f.f_lineno) if e == "line" else None
-            return lines
-
-        return lines
-
     files = [str(tmp_path / f"jw0{i}_rate.fits") for i in (1, 2)]
-    sys.settrace(trace)
-    try:
+    with _lines_run(rules_level2_base.__file__) as ran:
         asn = asn_from_list.asn_from_list(files, rule=rules_level2_base.DMSLevel2bBase)
         asn["products"][0]["members"].append({"expname": files[1], "exptype": "background"})
         path = tmp_path / "asn.json"
         path.write_text(asn.dump()[1])
         asn_from_list.main(["-o", str(tmp_path / "cli.json"), "-r", "DMSLevel2bBase", *files])
         LoadAsLevel2Asn.load(str(path))
-    finally:
-        sys.settrace(None)
     declared = _declared_lines("rules_level2_base.py")
     add_items = _function(ast.parse(mutants.original_source("rules_level2_base.py")), "_add_items")
     assert add_items.body[-1].lineno in ran, "the trace missed _add_items"
